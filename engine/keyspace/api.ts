@@ -72,9 +72,10 @@ export interface Keyspace {
   copy(srcDb: number, src: Uint8Array, dstDb: number, dst: Uint8Array, replace: boolean): boolean;
 
   /**
-   * One SCAN step. Visits the keys of a few buckets and returns the next cursor (0 = done).
-   * Redis's guarantee holds across table growth and shrink: a key present for the whole scan is
-   * returned at least once. Expired keys are skipped (not deleted) during the visit.
+   * One SCAN call, Redis's loop: visits buckets from `cursor` until at least `count` keys were
+   * visited, the cursor wraps to 0, or count*10 buckets were looked at; returns the next cursor
+   * (0 = done). Redis's guarantee holds across table growth and shrink: a key present for the whole
+   * scan is returned at least once. Expired keys are skipped (not deleted) during the visit.
    */
   scan(db: number, cursor: number, count: number, visit: (key: Uint8Array, type: ValueType) => void): number;
   /** Visits every live key of a db (KEYS). Keys are views: copy what you keep. */

@@ -1,0 +1,149 @@
+/**
+ * The arena: shared memory as a list of growable SharedArrayBuffer segments cut into pages.
+ *
+ * Why segments: one growable SAB tops out at 4 GiB of maxByteLength on Node 20
+ * (reference/ecosystem.md §1.1), and a reservation costs only virtual memory, so each segment
+ * reserves SEGMENT_BYTES (1 GiB) and grows in steps as pages are needed. Typed-array views are
+ * created without an explicit length so they track growth. A segment never shrinks; freed pages go
+ * to free lists and are reused.
+ *
+ * The arena hands out single pages and runs of contiguous pages (for large records); it knows page
+ * kinds but not what is inside pages. Writes into pages are the caller's business and must pass the
+ * copy-on-write barrier (barrier.ts).
+ */
+import { StoreError } from '../errors.js';
+import { PAGE_FREE, SEGMENT_BYTES, isValidPageSize } from './layout.js';
+
+export interface ArenaShared {
+  pageSize: number;
+  segments: SharedArrayBuffer[];
+}
+
+const GROW_STEP_BYTES = 4 * 1024 * 1024;
+const MAX_SEGMENTS = 16;
+
+export class Arena {
+  readonly pageSize: number;
+  readonly pageShift: number;
+  /** Pages per segment = SEGMENT_BYTES / pageSize. */
+  readonly segPageShift: number;
+  readonly segments: SharedArrayBuffer[] = [];
+  readonly u8: Uint8Array[] = [];
+  readonly u32: Uint32Array[] = [];
+  readonly f64: Float64Array[] = [];
+  /** Page kind per page (main-thread bookkeeping; the page header holds the same fact). */
+  kind: Uint8Array = new Uint8Array(1024);
+  /** LARGE pages: extent length on the head, head page id on continuation pages. */
+  aux: Int32Array = new Int32Array(1024);
+  /** Pages handed out so far (high-water mark); pages [0, pageCount) exist. */
+  pageCount = 0;
+  private freeSingles: number[] = [];
+  private freeCount = 0;
+
+  constructor(pageSize: number) {
+    if (!isValidPageSize(pageSize)) {
+      throw new StoreError('EPAGESIZE', `page size must be a power of two between 256 and 2097152 bytes, got ${pageSize}`);
+    }
+    this.pageSize = pageSize;
+    this.pageShift = Math.log2(pageSize);
+    this.segPageShift = Math.log2(SEGMENT_BYTES) - this.pageShift;
+  }
+
+  get freePages(): number { return this.freeCount; }
+  get committedBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.byteLength;
+    return n;
+  }
+
+  /** Segment index and byte offset of page p. */
+  segOf(p: number): number { return p >>> this.segPageShift; }
+  offOf(p: number): number { return (p & ((1 << this.segPageShift) - 1)) << this.pageShift; }
+
+  /** A new page (FREE kind set to `kind` by the caller). Reuses freed pages first. */
+  allocPage(): number {
+    while (this.freeSingles.length > 0) {
+      const p = this.freeSingles.pop()!;
+      if (this.kind[p] === PAGE_FREE) { this.freeCount--; return p; }
+    }
+    return this.extend(1);
+  }
+
+  /**
+   * `n` contiguous pages within one segment. First-fit over freed pages (a linear scan: large
+   * records are rare and the scan is over the page-kind bytes, not memory), else the tail.
+   */
+  allocRun(n: number): number {
+    if (n === 1) return this.allocPage();
+    if (this.freeCount >= n) {
+      let run = 0;
+      for (let p = 0; p < this.pageCount; p++) {
+        if (this.kind[p] === PAGE_FREE && (run === 0 || this.segOf(p) === this.segOf(p - run))) {
+          run++;
+          if (run === n) {
+            const start = p - n + 1;
+            this.freeCount -= n;
+            return start;
+          }
+        } else run = this.kind[p] === PAGE_FREE ? 1 : 0;
+      }
+    }
+    return this.extend(n);
+  }
+
+  freePage(p: number): void {
+    this.kind[p] = PAGE_FREE;
+    this.aux[p] = 0;
+    this.freeSingles.push(p);
+    this.freeCount++;
+  }
+
+  private extend(n: number): number {
+    const pagesPerSeg = 1 << this.segPageShift;
+    let start = this.pageCount;
+    if (this.segOf(start) !== this.segOf(start + n - 1)) {
+      // Skip to the next segment so a run never straddles two SABs; the skipped tail pages are free.
+      const next = (this.segOf(start) + 1) * pagesPerSeg;
+      for (let p = start; p < next; p++) this.registerPage(p, true);
+      start = next;
+    }
+    if (n > pagesPerSeg) throw new StoreError('ETOOBIG', `a record needs ${n} pages, more than one segment holds`);
+    for (let p = start; p < start + n; p++) this.registerPage(p, false);
+    return start;
+  }
+
+  /** Makes page p exist: grows or adds the segment, and the kind/aux arrays. */
+  private registerPage(p: number, free: boolean): void {
+    const seg = this.segOf(p);
+    if (seg >= MAX_SEGMENTS) throw new StoreError('EOOM', `shared memory exhausted (${MAX_SEGMENTS} segments of 1 GiB)`);
+    while (this.segments.length <= seg) {
+      const sab = new SharedArrayBuffer(0, { maxByteLength: SEGMENT_BYTES });
+      this.segments.push(sab);
+      this.u8.push(new Uint8Array(sab));
+      this.u32.push(new Uint32Array(sab));
+      this.f64.push(new Float64Array(sab));
+    }
+    const sab = this.segments[seg];
+    const end = this.offOf(p) + this.pageSize;
+    if (sab.byteLength < end) {
+      const want = Math.min(SEGMENT_BYTES, Math.max(end, sab.byteLength + Math.max(GROW_STEP_BYTES, this.pageSize)));
+      sab.grow(want);
+    }
+    if (p >= this.kind.length) {
+      const k = new Uint8Array(this.kind.length * 2);
+      k.set(this.kind);
+      this.kind = k;
+      const a = new Int32Array(this.aux.length * 2);
+      a.set(this.aux);
+      this.aux = a;
+    }
+    this.pageCount = p + 1;
+    if (free) {
+      this.kind[p] = PAGE_FREE;
+      this.freeSingles.push(p);
+      this.freeCount++;
+    }
+  }
+
+  shared(): ArenaShared { return { pageSize: this.pageSize, segments: this.segments.slice() }; }
+}

@@ -1,0 +1,223 @@
+/**
+ * The copy-on-write barrier: how forkless takes a point-in-time snapshot without fork().
+ *
+ * DESIGN
+ * fork() gives Redis's child a frozen copy of memory because the kernel copies each 4 KiB page the
+ * first time the parent writes it. JS cannot mprotect, so every write into keyspace pages calls
+ * `touch(page)` first, and the barrier does the kernel's job by hand:
+ *
+ *   main thread                                snapshot worker
+ *   -----------                                ---------------
+ *   begin(): N = pages now; state[p] = PENDING   walks p = 0..N-1, but first drains copiedList
+ *            (FREE pages start DONE)
+ *   touch(p), state PENDING:                    state PENDING: CAS -> WORKER_COPYING, copy the page
+ *     CAS -> MAIN_COPYING, copy page into a       into private memory, store DONE, serialize the copy
+ *     shadow slot, store SHADOWED, append p     state SHADOWED: serialize shadowOf[p], release the
+ *     to copiedList                               slot (releasedList), mark DONE
+ *   touch(p), state WORKER_COPYING: spin until  end: every page is DONE
+ *     DONE (the worker holds it for one memcpy)
+ *   touch(p), SHADOWED / DONE / p >= N: nothing
+ *
+ * INVARIANTS
+ *  1. A page's bytes as of begin() are read exactly once: from the original while the worker owns
+ *     it (WORKER_COPYING excludes main-thread writes) or from the shadow the main thread made before
+ *     its first write. State transitions out of PENDING are CAS, so exactly one side wins.
+ *  2. Pages are self-contained snapshot units (layout.ts): a slab page holds whole records of one
+ *     db; a large record's extent is captured page by page. Nothing the serializer reads lives
+ *     outside pages, so the hash index can grow, shrink and rehash during a snapshot untouched.
+ *  3. Index-only record fields (chain link, expires slot) may be written without touch(): the
+ *     serializer never reads them.
+ *  4. Pages allocated after begin() (p >= N) were not part of the snapshot; pages FREE at begin()
+ *     start DONE, so reusing them never copies.
+ *  5. Shadow memory is recycled: the worker serializes copied pages before walking further, and
+ *     hands their slots back, so copy memory is the backlog of copied-but-unserialized pages, not
+ *     the dataset (fork's copy lives until the child exits).
+ *
+ * COSTS measured in bench/ (native-notes.md): touch() with no snapshot is one boolean test; during
+ * a snapshot an already-captured page costs an Atomics.load; a capture costs one page memcpy.
+ */
+import { PAGE_FREE } from './layout.js';
+import type { Arena } from './arena.js';
+
+export const ST_PENDING = 0;
+export const ST_MAIN_COPYING = 1;
+export const ST_WORKER_COPYING = 2;
+export const ST_SHADOWED = 3;
+export const ST_DONE = 4;
+
+/** Control words (Int32Array `ctl`) shared with the worker. */
+export const C_COPIED = 0;     // entries appended to copiedList (main writes)
+export const C_RELEASED = 1;   // entries appended to releasedList (worker writes)
+export const C_ABORT = 2;      // main asks the worker to stop (close/shutdown)
+export const C_WORDS = 16;
+
+/** Everything the snapshot worker needs, all shared memory (sent once per snapshot). */
+export interface SnapshotShared {
+  pageSize: number;
+  pages: number;
+  segments: SharedArrayBuffer[];
+  state: SharedArrayBuffer;        // Uint8Array[pages]
+  kind: SharedArrayBuffer;         // Uint8Array[pages]: page kinds as of begin()
+  aux: SharedArrayBuffer;          // Int32Array[pages]: extent length / head, as of begin()
+  shadow: SharedArrayBuffer;       // growable; slot i at i * pageSize
+  shadowOf: SharedArrayBuffer;     // Int32Array[pages]
+  copiedList: SharedArrayBuffer;   // Int32Array[pages]
+  releasedList: SharedArrayBuffer; // Int32Array[pages]
+  ctl: SharedArrayBuffer;          // Int32Array[C_WORDS]
+}
+
+export interface BarrierStats {
+  /** Pages copied by the barrier in the last (or current) snapshot. */
+  pagesCopied: number;
+  bytesCopied: number;
+  /** Most shadow memory held at once, bytes. */
+  peakCopyBytes: number;
+  /** Longest single touch() that had to copy or wait, microseconds. */
+  longestStallUs: number;
+  /** Time begin() took (Redis's latest_fork_usec), microseconds. */
+  setupUs: number;
+  /** Times the main thread waited for a page the worker was copying. */
+  waits: number;
+}
+
+const SHADOW_MAX_BYTES = 4 * 1024 * 1024 * 1024; // reservation only; committed as slots are used
+
+export class CowBarrier {
+  /** True between begin() and end(). Hot paths test this before calling touch(). */
+  active = false;
+  private limit = 0;
+  private state: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  private shadowOf: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private copiedList: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private releasedList: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private ctl = new Int32Array(new SharedArrayBuffer(C_WORDS * 4));
+  private copied = 0;
+  private releasedSeen = 0;
+  private shadowSab: SharedArrayBuffer | null = null;
+  private shadowU8: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  private shadowSlots = 0;       // slots ever created (the shadow SAB is kept between snapshots)
+  private freeSlots: number[] = [];
+  private slotsInUse = 0;
+  private current: SnapshotShared | null = null;
+  stats: BarrierStats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0 };
+
+  constructor(private readonly arena: Arena) {}
+
+  get copyBytesInUse(): number { return this.slotsInUse * this.arena.pageSize; }
+
+  /**
+   * Starts a snapshot epoch: from now on the first write to each existing page copies it. Returns
+   * the shared structures for the worker. The cost is O(pages) byte writes (latest_fork_usec).
+   */
+  begin(): SnapshotShared {
+    const t0 = performance.now();
+    const a = this.arena;
+    const n = a.pageCount;
+    const stateSab = new SharedArrayBuffer(Math.max(1, n));
+    const state = new Uint8Array(stateSab);
+    const kindSab = new SharedArrayBuffer(Math.max(1, n));
+    const kind = new Uint8Array(kindSab);
+    kind.set(a.kind.subarray(0, n));
+    const auxSab = new SharedArrayBuffer(Math.max(4, n * 4));
+    new Int32Array(auxSab).set(a.aux.subarray(0, n));
+    for (let p = 0; p < n; p++) if (kind[p] === PAGE_FREE) state[p] = ST_DONE;
+    const shadowOfSab = new SharedArrayBuffer(Math.max(4, n * 4));
+    const copiedSab = new SharedArrayBuffer(Math.max(4, n * 4));
+    const releasedSab = new SharedArrayBuffer(Math.max(4, n * 4));
+    if (this.shadowSab === null) {
+      this.shadowSab = new SharedArrayBuffer(0, { maxByteLength: Math.min(SHADOW_MAX_BYTES, Math.max(a.pageSize * 1024, 1 << 30) * 4) });
+      this.shadowU8 = new Uint8Array(this.shadowSab);
+    }
+    this.ctl = new Int32Array(new SharedArrayBuffer(C_WORDS * 4));
+    this.state = state;
+    this.shadowOf = new Int32Array(shadowOfSab);
+    this.copiedList = new Int32Array(copiedSab);
+    this.releasedList = new Int32Array(releasedSab);
+    this.copied = 0;
+    this.releasedSeen = 0;
+    this.limit = n;
+    this.freeSlots = [];
+    for (let i = this.shadowSlots - 1; i >= 0; i--) this.freeSlots.push(i);
+    this.slotsInUse = 0;
+    this.stats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0 };
+    this.current = {
+      pageSize: a.pageSize, pages: n, segments: a.segments.slice(), state: stateSab, kind: kindSab, aux: auxSab,
+      shadow: this.shadowSab, shadowOf: shadowOfSab, copiedList: copiedSab, releasedList: releasedSab,
+      ctl: this.ctl.buffer as SharedArrayBuffer,
+    };
+    this.active = true;
+    this.stats.setupUs = Math.round((performance.now() - t0) * 1000);
+    return this.current;
+  }
+
+  /** Ends the epoch (worker finished or failed). Shadow slots all return to the pool. */
+  end(): void {
+    this.active = false;
+    this.limit = 0;
+    this.current = null;
+    this.slotsInUse = 0;
+  }
+
+  /** Asks a running worker to stop early (it checks between pages). */
+  abort(): void { Atomics.store(this.ctl, C_ABORT, 1); }
+
+  /**
+   * Must be called before any write to page p that the serializer could read. Cheap when the page
+   * is outside the snapshot or already captured; otherwise copies it (or waits for the worker's
+   * copy of it to finish) so the snapshot keeps the bytes as of begin().
+   */
+  touch(p: number): void {
+    if (p >= this.limit) return;
+    const s = Atomics.load(this.state, p);
+    if (s === ST_DONE || s === ST_SHADOWED) return;
+    this.capture(p);
+  }
+
+  private capture(p: number): void {
+    const t0 = performance.now();
+    const state = this.state;
+    if (Atomics.compareExchange(state, p, ST_PENDING, ST_MAIN_COPYING) === ST_PENDING) {
+      const slot = this.takeSlot();
+      const a = this.arena;
+      const size = a.pageSize;
+      const src = a.u8[a.segOf(p)];
+      const off = a.offOf(p);
+      this.shadowU8.set(src.subarray(off, off + size), slot * size);
+      this.shadowOf[p] = slot;
+      Atomics.store(state, p, ST_SHADOWED);
+      this.copiedList[this.copied++] = p;
+      Atomics.store(this.ctl, C_COPIED, this.copied);
+      this.stats.pagesCopied++;
+      this.stats.bytesCopied += size;
+    } else {
+      // The worker is copying this page right now (one memcpy); wait for it.
+      this.stats.waits++;
+      while (Atomics.load(state, p) === ST_WORKER_COPYING) { /* spin: bounded by one page copy */ }
+    }
+    const us = (performance.now() - t0) * 1000;
+    if (us > this.stats.longestStallUs) this.stats.longestStallUs = Math.round(us);
+  }
+
+  /** A free shadow slot: recycled from the worker if possible, else a new one (the SAB grows). */
+  private takeSlot(): number {
+    const released = Atomics.load(this.ctl, C_RELEASED);
+    while (this.releasedSeen < released) {
+      this.freeSlots.push(this.releasedList[this.releasedSeen++]);
+      this.slotsInUse--;
+    }
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.shadowSlots++;
+      const need = this.shadowSlots * this.arena.pageSize;
+      const sab = this.shadowSab!;
+      if (sab.byteLength < need) {
+        const grown = Math.min(sab.maxByteLength, Math.max(need, sab.byteLength * 2, this.arena.pageSize * 16));
+        sab.grow(grown);
+      }
+    }
+    this.slotsInUse++;
+    const bytes = this.slotsInUse * this.arena.pageSize;
+    if (bytes > this.stats.peakCopyBytes) this.stats.peakCopyBytes = bytes;
+    return slot;
+  }
+}

@@ -1,0 +1,685 @@
+/**
+ * The keyspace: 16 (configurable) databases of binary-safe keys in shared-memory pages.
+ *
+ * Pieces (each file explains itself): arena.ts hands out pages; this file packs records into slab
+ * pages (one size class and one database per page) or large extents; dict.ts indexes them per db;
+ * barrier.ts makes every write copy-on-write while a snapshot runs. The contract to the command
+ * layer is api.ts; nothing outside engine/keyspace sees refs or pages.
+ *
+ * Database numbers: each db owns a *physical* slot id written into its pages' headers. SWAPDB
+ * swaps the logical-to-physical mapping instead of rewriting pages; a snapshot records the mapping
+ * at its start.
+ *
+ * Expiry: a record carries its absolute expire time; each db also keeps an array of the refs that
+ * have one (the record's expSlot field is its position), which active expiry samples at random.
+ */
+import { Errors, StoreError } from '../errors.js';
+import { Arena } from './arena.js';
+import { CowBarrier, type SnapshotShared } from './barrier.js';
+import { Dict } from './dict.js';
+import { hashBytes } from './hash.js';
+import {
+  EXPIRE_BYTES, LARGE_HEADER_BYTES, META_HAS_EXPIRE, META_TYPE_MASK, PAGE_LARGE_CONT, PAGE_LARGE_HEAD,
+  PAGE_SLAB, RECORD_HEADER, REF_OFFSET_MASK, REF_SEGMENT_SHIFT, R_EXPSLOT, R_HASH, R_KLEN, R_META,
+  R_NEXT, R_VLEN, SLAB_FIXED_HEADER_WORDS, VT_STRING, buildSizeClasses, recordBytes, slabHeaderBytes,
+  slotsPerPage,
+} from './layout.js';
+import { KEEP_TTL, NO_EXPIRE, type Keyspace, type MemoryStats, type ValueType } from './api.js';
+
+export interface KeyspaceOptions {
+  pageSize?: number;
+  databases?: number;
+}
+
+/** What a snapshot needs besides the barrier's shared memory. */
+export interface SnapshotJob {
+  shared: SnapshotShared;
+  /** logicalDb[phys] = logical db number at snapshot start. */
+  logicalDb: number[];
+  /** Keys and keys-with-TTL per logical db at snapshot start (RESIZEDB hints). */
+  dbSizes: number[];
+  expiresSizes: number[];
+  keys: number;
+}
+
+const TYPE_NAMES: ValueType[] = ['string'];
+
+class DbState {
+  readonly dict: Dict;
+  /** Refs of records with an expire time (record.expSlot = index here). */
+  expires: number[] = [];
+  constructor(readonly phys: number, dict: Dict) { this.dict = dict; }
+}
+
+export class SharedKeyspace implements Keyspace {
+  readonly databases: number;
+  readonly arena: Arena;
+  readonly barrier: CowBarrier;
+  now = Date.now();
+  onExpired: ((db: number, key: Buffer) => void) | null = null;
+  expireDeletes = true;
+
+  private readonly dbs: DbState[] = [];
+  private readonly classes: number[];
+  /** Size class index for each record size / 8 (lookup table). */
+  private readonly classOf: Int16Array;
+  private readonly slotsOf: number[];
+  /** Per (phys db, class) a stack of slab pages that have free slots. */
+  private readonly partial: number[][];
+  /** inPartial[page] = stack id + 1 when the page is in that partial stack. */
+  private inPartial = new Int32Array(1024);
+  private liveRecordBytes = 0;
+  private slotBytes = 0;
+  private largeBytes = 0;
+
+  constructor(opts: KeyspaceOptions = {}) {
+    const pageSize = opts.pageSize ?? 4096;
+    this.databases = opts.databases ?? 16;
+    if (!Number.isInteger(this.databases) || this.databases < 1 || this.databases > 255) {
+      throw new StoreError('EDATABASES', `databases must be between 1 and 255, got ${this.databases}`);
+    }
+    this.arena = new Arena(pageSize);
+    this.barrier = new CowBarrier(this.arena);
+    this.classes = buildSizeClasses(pageSize);
+    const maxClass = this.classes[this.classes.length - 1];
+    this.classOf = new Int16Array((maxClass >> 3) + 1);
+    let c = 0;
+    for (let s = 0; s <= maxClass; s += 8) {
+      while (this.classes[c] < s) c++;
+      this.classOf[s >> 3] = c;
+    }
+    this.slotsOf = this.classes.map((s) => slotsPerPage(pageSize, s));
+    this.partial = [];
+    for (let i = 0; i < this.databases * this.classes.length; i++) this.partial.push([]);
+    const access = { u32: this.arena.u32, keyEquals: (ref: number, key: Uint8Array) => this.keyEquals(ref, key) };
+    for (let i = 0; i < this.databases; i++) this.dbs.push(new DbState(i, new Dict(access)));
+  }
+
+  get pageSize(): number { return this.arena.pageSize; }
+
+  // ---------------------------------------------------------------------------------------------
+  // Record access
+  // ---------------------------------------------------------------------------------------------
+
+  private w(ref: number): number { return (ref & REF_OFFSET_MASK) << 1; }
+  private u32(ref: number): Uint32Array { return this.arena.u32[ref >>> REF_SEGMENT_SHIFT]; }
+  private u8(ref: number): Uint8Array { return this.arena.u8[ref >>> REF_SEGMENT_SHIFT]; }
+  private keyOff(ref: number, meta: number): number {
+    return ((ref & REF_OFFSET_MASK) << 3) + RECORD_HEADER + ((meta & META_HAS_EXPIRE) !== 0 ? EXPIRE_BYTES : 0);
+  }
+
+  private keyEquals(ref: number, key: Uint8Array): boolean {
+    const u32 = this.u32(ref);
+    const w = this.w(ref);
+    const klen = u32[w + R_KLEN];
+    if (klen !== key.length) return false;
+    const u8 = this.u8(ref);
+    const off = this.keyOff(ref, u32[w + R_META]);
+    for (let i = 0; i < klen; i++) if (u8[off + i] !== key[i]) return false;
+    return true;
+  }
+
+  private metaOf(ref: number): number { return this.u32(ref)[this.w(ref) + R_META]; }
+
+  private expireOf(ref: number): number {
+    const meta = this.metaOf(ref);
+    if ((meta & META_HAS_EXPIRE) === 0) return NO_EXPIRE;
+    return this.arena.f64[ref >>> REF_SEGMENT_SHIFT][((ref & REF_OFFSET_MASK) + 3)];
+  }
+
+  private keyView(ref: number): Uint8Array {
+    const u32 = this.u32(ref);
+    const w = this.w(ref);
+    const off = this.keyOff(ref, u32[w + R_META]);
+    return this.u8(ref).subarray(off, off + u32[w + R_KLEN]);
+  }
+
+  private valueView(ref: number): Uint8Array {
+    const u32 = this.u32(ref);
+    const w = this.w(ref);
+    const off = this.keyOff(ref, u32[w + R_META]) + u32[w + R_KLEN];
+    return this.u8(ref).subarray(off, off + u32[w + R_VLEN]);
+  }
+
+  /** Page id of a ref. */
+  private pageOf(ref: number): number {
+    const seg = ref >>> REF_SEGMENT_SHIFT;
+    const off = (ref & REF_OFFSET_MASK) << 3;
+    return (seg << this.arena.segPageShift) + Math.floor(off / this.arena.pageSize);
+  }
+
+  /** Bytes the slot/extent of this record can hold. */
+  private capacityOf(ref: number): number {
+    const p = this.pageOf(ref);
+    const a = this.arena;
+    if (a.kind[p] === PAGE_SLAB) return a.u32[a.segOf(p)][(a.offOf(p) >> 2) + 1];
+    return a.aux[p] * a.pageSize - LARGE_HEADER_BYTES;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Allocation (every byte written into a page goes through touch())
+  // ---------------------------------------------------------------------------------------------
+
+  private touchRange(ref: number, bytes: number): void {
+    if (!this.barrier.active) return;
+    const first = this.pageOf(ref);
+    const last = first + Math.floor((((ref & REF_OFFSET_MASK) << 3) % this.arena.pageSize + bytes - 1) / this.arena.pageSize);
+    for (let p = first; p <= last; p++) this.barrier.touch(p);
+  }
+
+  private allocRecord(db: DbState, size: number): number {
+    const a = this.arena;
+    const maxClass = this.classes[this.classes.length - 1];
+    if (size > maxClass) {
+      const n = Math.ceil((size + LARGE_HEADER_BYTES) / a.pageSize);
+      const head = a.allocRun(n);
+      for (let p = head; p < head + n; p++) {
+        if (this.barrier.active) this.barrier.touch(p);
+        a.kind[p] = p === head ? PAGE_LARGE_HEAD : PAGE_LARGE_CONT;
+        a.aux[p] = p === head ? n : head;
+      }
+      const u32 = a.u32[a.segOf(head)];
+      const w = a.offOf(head) >> 2;
+      u32[w] = PAGE_LARGE_HEAD | (db.phys << 8);
+      u32[w + 1] = n;
+      u32[w + 2] = 0;
+      u32[w + 3] = 0;
+      this.largeBytes += n * a.pageSize;
+      return ((a.segOf(head) << REF_SEGMENT_SHIFT) | ((a.offOf(head) + LARGE_HEADER_BYTES) >> 3));
+    }
+    const c = this.classOf[(size + 7) >> 3];
+    const sid = db.phys * this.classes.length + c;
+    const stack = this.partial[sid];
+    let p = -1;
+    while (stack.length > 0) {
+      const q = stack[stack.length - 1];
+      if (this.inPartial[q] === sid + 1 && a.kind[q] === PAGE_SLAB &&
+          a.u32[a.segOf(q)][(a.offOf(q) >> 2) + 3] < this.slotsOf[c]) { p = q; break; }
+      stack.pop();
+      if (this.inPartial[q] === sid + 1) this.inPartial[q] = 0;
+    }
+    if (p < 0) p = this.newSlabPage(db, c, sid);
+    if (this.barrier.active) this.barrier.touch(p);
+    const u32 = a.u32[a.segOf(p)];
+    const base = a.offOf(p);
+    const hw = base >> 2;
+    const nslots = this.slotsOf[c];
+    const words = Math.ceil(nslots / 32);
+    let slot = -1;
+    for (let i = 0; i < words; i++) {
+      const bits = u32[hw + SLAB_FIXED_HEADER_WORDS + i];
+      if (bits !== 0xffffffff) {
+        const bit = 31 - Math.clz32(~bits & (bits + 1));
+        slot = i * 32 + bit;
+        if (slot >= nslots) { slot = -1; break; }
+        u32[hw + SLAB_FIXED_HEADER_WORDS + i] = bits | (1 << bit);
+        break;
+      }
+    }
+    if (slot < 0) throw new StoreError('EINTERNAL', `slab page ${p} has no free slot but was listed as partial`);
+    const used = ++u32[hw + 3];
+    if (used === nslots) { stack.pop(); this.inPartial[p] = 0; }
+    this.slotBytes += this.classes[c];
+    const off = base + slabHeaderBytes(nslots) + slot * this.classes[c];
+    return (a.segOf(p) << REF_SEGMENT_SHIFT) | (off >> 3);
+  }
+
+  private newSlabPage(db: DbState, c: number, sid: number): number {
+    const a = this.arena;
+    const p = a.allocPage();
+    if (this.barrier.active) this.barrier.touch(p);
+    a.kind[p] = PAGE_SLAB;
+    a.aux[p] = c;
+    const u32 = a.u32[a.segOf(p)];
+    const hw = a.offOf(p) >> 2;
+    const nslots = this.slotsOf[c];
+    u32[hw] = PAGE_SLAB | (db.phys << 8) | (c << 16);
+    u32[hw + 1] = this.classes[c];
+    u32[hw + 2] = nslots;
+    u32[hw + 3] = 0;
+    u32.fill(0, hw + SLAB_FIXED_HEADER_WORDS, hw + SLAB_FIXED_HEADER_WORDS + Math.ceil(nslots / 32));
+    if (p >= this.inPartial.length) {
+      const n = new Int32Array(Math.max(p + 1, this.inPartial.length * 2));
+      n.set(this.inPartial);
+      this.inPartial = n;
+    }
+    this.partial[sid].push(p);
+    this.inPartial[p] = sid + 1;
+    return p;
+  }
+
+  private freeRecord(ref: number): void {
+    const a = this.arena;
+    const p = this.pageOf(ref);
+    if (a.kind[p] !== PAGE_SLAB) {
+      const n = a.aux[p];
+      for (let q = p; q < p + n; q++) a.freePage(q);
+      this.largeBytes -= n * a.pageSize;
+      return;
+    }
+    if (this.barrier.active) this.barrier.touch(p);
+    const u32 = a.u32[a.segOf(p)];
+    const base = a.offOf(p);
+    const hw = base >> 2;
+    const c = u32[hw] >>> 16;
+    const phys = (u32[hw] >>> 8) & 0xff;
+    const size = this.classes[c];
+    const nslots = this.slotsOf[c];
+    const slot = (((ref & REF_OFFSET_MASK) << 3) - base - slabHeaderBytes(nslots)) / size;
+    u32[hw + SLAB_FIXED_HEADER_WORDS + (slot >> 5)] &= ~(1 << (slot & 31));
+    const used = --u32[hw + 3];
+    this.slotBytes -= size;
+    if (used === 0) {
+      if (this.inPartial[p] !== 0) this.inPartial[p] = 0;
+      a.freePage(p);
+    } else if (this.inPartial[p] === 0) {
+      const sid = phys * this.classes.length + c;
+      this.partial[sid].push(p);
+      this.inPartial[p] = sid + 1;
+    }
+  }
+
+  /** Writes a whole record (header, expire, key, value) into freshly allocated space. */
+  private writeRecord(ref: number, hash: number, type: number, key: Uint8Array, value: Uint8Array, expireAt: number): void {
+    const u32 = this.u32(ref);
+    const w = this.w(ref);
+    const hasExp = expireAt !== NO_EXPIRE;
+    u32[w + R_NEXT] = 0;
+    u32[w + R_HASH] = hash;
+    u32[w + R_META] = type | (hasExp ? META_HAS_EXPIRE : 0);
+    u32[w + R_KLEN] = key.length;
+    u32[w + R_VLEN] = value.length;
+    u32[w + R_EXPSLOT] = 0;
+    if (hasExp) this.arena.f64[ref >>> REF_SEGMENT_SHIFT][(ref & REF_OFFSET_MASK) + 3] = expireAt;
+    const u8 = this.u8(ref);
+    const off = ((ref & REF_OFFSET_MASK) << 3) + RECORD_HEADER + (hasExp ? EXPIRE_BYTES : 0);
+    u8.set(key, off);
+    u8.set(value, off + key.length);
+    this.liveRecordBytes += recordBytes(key.length, value.length, hasExp);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lookup with lazy expiry
+  // ---------------------------------------------------------------------------------------------
+
+  private db(i: number): DbState {
+    const d = this.dbs[i];
+    if (d === undefined) throw Errors.dbIndexOutOfRange();
+    return d;
+  }
+
+  /** The live record for key, or 0. Deletes it first if it has expired (on a master). */
+  private lookup(d: DbState, dbIndex: number, key: Uint8Array): number {
+    const hash = hashBytes(key, 0, key.length);
+    const ref = d.dict.find(key, hash);
+    if (ref === 0) return 0;
+    if ((this.metaOf(ref) & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= this.now) {
+      if (this.expireDeletes) this.expireRecord(d, dbIndex, ref);
+      return 0;
+    }
+    return ref;
+  }
+
+  private expireRecord(d: DbState, dbIndex: number, ref: number): void {
+    const key = Buffer.from(this.keyView(ref));
+    this.deleteRecord(d, ref);
+    if (this.onExpired !== null) this.onExpired(dbIndex, key);
+  }
+
+  private deleteRecord(d: DbState, ref: number): void {
+    d.dict.remove(ref);
+    if ((this.metaOf(ref) & META_HAS_EXPIRE) !== 0) this.dropExpireSlot(d, ref);
+    const u32 = this.u32(ref);
+    const w = this.w(ref);
+    this.liveRecordBytes -= recordBytes(u32[w + R_KLEN], u32[w + R_VLEN], (u32[w + R_META] & META_HAS_EXPIRE) !== 0);
+    this.freeRecord(ref);
+  }
+
+  private addExpireSlot(d: DbState, ref: number): void {
+    this.u32(ref)[this.w(ref) + R_EXPSLOT] = d.expires.length;
+    d.expires.push(ref);
+  }
+
+  private dropExpireSlot(d: DbState, ref: number): void {
+    const i = this.u32(ref)[this.w(ref) + R_EXPSLOT];
+    const last = d.expires.pop()!;
+    if (last !== ref) {
+      d.expires[i] = last;
+      this.u32(last)[this.w(last) + R_EXPSLOT] = i;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Keyspace API
+  // ---------------------------------------------------------------------------------------------
+
+  typeOf(db: number, key: Uint8Array): ValueType | null {
+    const ref = this.lookup(this.db(db), db, key);
+    return ref === 0 ? null : TYPE_NAMES[this.metaOf(ref) & META_TYPE_MASK];
+  }
+
+  exists(db: number, key: Uint8Array): boolean {
+    return this.lookup(this.db(db), db, key) !== 0;
+  }
+
+  getString(db: number, key: Uint8Array): Uint8Array | null {
+    const ref = this.lookup(this.db(db), db, key);
+    if (ref === 0) return null;
+    if ((this.metaOf(ref) & META_TYPE_MASK) !== VT_STRING) throw Errors.wrongType();
+    return this.valueView(ref);
+  }
+
+  setString(db: number, key: Uint8Array, value: Uint8Array, expireAt: number): void {
+    this.store(db, key, VT_STRING, value, expireAt);
+  }
+
+  /**
+   * Creates or replaces a record. An existing record is rewritten in place when the new one fits
+   * its slot (one barrier touch, no index change); otherwise a new record takes its chain position.
+   */
+  private store(db: number, key: Uint8Array, type: number, value: Uint8Array, expireAt: number): void {
+    const d = this.db(db);
+    const hash = hashBytes(key, 0, key.length);
+    let old = d.dict.find(key, hash);
+    if (old !== 0 && (this.metaOf(old) & META_HAS_EXPIRE) !== 0 && this.expireOf(old) <= this.now && this.expireDeletes) {
+      this.expireRecord(d, db, old);
+      old = 0;
+    }
+    if (expireAt === KEEP_TTL) expireAt = old !== 0 ? this.expireOf(old) : NO_EXPIRE;
+    const hasExp = expireAt !== NO_EXPIRE;
+    const size = recordBytes(key.length, value.length, hasExp);
+    if (old === 0) {
+      const ref = this.allocRecord(d, size);
+      this.touchRange(ref, size);
+      this.writeRecord(ref, hash, type, key, value, expireAt);
+      d.dict.insert(ref, hash);
+      if (hasExp) this.addExpireSlot(d, ref);
+      return;
+    }
+    const oldMeta = this.metaOf(old);
+    const oldHasExp = (oldMeta & META_HAS_EXPIRE) !== 0;
+    if (hasExp === oldHasExp && size <= this.capacityOf(old)) {
+      const u32 = this.u32(old);
+      const w = this.w(old);
+      this.touchRange(old, size);
+      this.liveRecordBytes += size - recordBytes(u32[w + R_KLEN], u32[w + R_VLEN], oldHasExp);
+      u32[w + R_META] = type | (hasExp ? META_HAS_EXPIRE : 0);
+      u32[w + R_VLEN] = value.length;
+      if (hasExp) this.arena.f64[old >>> REF_SEGMENT_SHIFT][(old & REF_OFFSET_MASK) + 3] = expireAt;
+      this.u8(old).set(value, this.keyOff(old, oldMeta) + key.length);
+      return;
+    }
+    const ref = this.allocRecord(d, size);
+    this.touchRange(ref, size);
+    this.writeRecord(ref, hash, type, key, value, expireAt);
+    d.dict.replace(old, ref);
+    if (oldHasExp) this.dropExpireSlot(d, old);
+    if (hasExp) this.addExpireSlot(d, ref);
+    const u32 = this.u32(old);
+    const w = this.w(old);
+    this.liveRecordBytes -= recordBytes(u32[w + R_KLEN], u32[w + R_VLEN], oldHasExp);
+    this.freeRecord(old);
+  }
+
+  getExpire(db: number, key: Uint8Array): number {
+    const ref = this.lookup(this.db(db), db, key);
+    if (ref === 0) return -2;
+    return this.expireOf(ref);
+  }
+
+  setExpire(db: number, key: Uint8Array, at: number): boolean {
+    const d = this.db(db);
+    const ref = this.lookup(d, db, key);
+    if (ref === 0) return false;
+    if ((this.metaOf(ref) & META_HAS_EXPIRE) !== 0) {
+      this.touchRange(ref, RECORD_HEADER + EXPIRE_BYTES);
+      this.arena.f64[ref >>> REF_SEGMENT_SHIFT][(ref & REF_OFFSET_MASK) + 3] = at;
+      return true;
+    }
+    this.restore(d, ref, at);
+    return true;
+  }
+
+  persist(db: number, key: Uint8Array): boolean {
+    const d = this.db(db);
+    const ref = this.lookup(d, db, key);
+    if (ref === 0 || (this.metaOf(ref) & META_HAS_EXPIRE) === 0) return false;
+    this.restore(d, ref, NO_EXPIRE);
+    return true;
+  }
+
+  /** Rewrites a record with a different expire layout (adding or removing the expire field). */
+  private restore(d: DbState, ref: number, expireAt: number): void {
+    const key = Buffer.from(this.keyView(ref));
+    const value = Buffer.from(this.valueView(ref));
+    const type = this.metaOf(ref) & META_TYPE_MASK;
+    const hash = this.u32(ref)[this.w(ref) + R_HASH];
+    const size = recordBytes(key.length, value.length, expireAt !== NO_EXPIRE);
+    const fresh = this.allocRecord(d, size);
+    this.touchRange(fresh, size);
+    this.writeRecord(fresh, hash, type, key, value, expireAt);
+    d.dict.replace(ref, fresh);
+    if ((this.metaOf(ref) & META_HAS_EXPIRE) !== 0) this.dropExpireSlot(d, ref);
+    if (expireAt !== NO_EXPIRE) this.addExpireSlot(d, fresh);
+    const u32 = this.u32(ref);
+    const w = this.w(ref);
+    this.liveRecordBytes -= recordBytes(u32[w + R_KLEN], u32[w + R_VLEN], (u32[w + R_META] & META_HAS_EXPIRE) !== 0);
+    this.freeRecord(ref);
+  }
+
+  del(db: number, key: Uint8Array): boolean {
+    const d = this.db(db);
+    const ref = this.lookup(d, db, key);
+    if (ref === 0) return false;
+    this.deleteRecord(d, ref);
+    return true;
+  }
+
+  dbSize(db: number): number { return this.db(db).dict.used; }
+  expiresSize(db: number): number { return this.db(db).expires.length; }
+
+  flushDb(db: number): void {
+    const d = this.db(db);
+    const refs: number[] = [];
+    d.dict.forEach((ref) => refs.push(ref));
+    for (const ref of refs) {
+      const u32 = this.u32(ref);
+      const w = this.w(ref);
+      this.liveRecordBytes -= recordBytes(u32[w + R_KLEN], u32[w + R_VLEN], (u32[w + R_META] & META_HAS_EXPIRE) !== 0);
+      this.freeRecord(ref);
+    }
+    d.dict.clear();
+    d.expires = [];
+  }
+
+  flushAll(): void { for (let i = 0; i < this.databases; i++) this.flushDb(i); }
+
+  swapDb(a: number, b: number): void {
+    const da = this.db(a);
+    const db = this.db(b);
+    this.dbs[a] = db;
+    this.dbs[b] = da;
+  }
+
+  rename(db: number, src: Uint8Array, dst: Uint8Array): boolean {
+    return this.copyOrMove(db, src, db, dst, true, true);
+  }
+
+  move(srcDb: number, key: Uint8Array, dstDb: number): boolean {
+    return this.copyOrMove(srcDb, key, dstDb, key, false, true);
+  }
+
+  copy(srcDb: number, src: Uint8Array, dstDb: number, dst: Uint8Array, replace: boolean): boolean {
+    return this.copyOrMove(srcDb, src, dstDb, dst, replace, false);
+  }
+
+  private copyOrMove(srcDb: number, src: Uint8Array, dstDb: number, dst: Uint8Array, replace: boolean, removeSrc: boolean): boolean {
+    const ds = this.db(srcDb);
+    const dd = this.db(dstDb);
+    const ref = this.lookup(ds, srcDb, src);
+    if (ref === 0) return false;
+    const existing = this.lookup(dd, dstDb, dst);
+    if (existing === ref) return true;
+    if (existing !== 0 && !replace) return false;
+    const value = Buffer.from(this.valueView(ref));
+    const type = this.metaOf(ref) & META_TYPE_MASK;
+    const exp = this.expireOf(ref);
+    const dstKey = Buffer.from(dst);
+    if (removeSrc) this.deleteRecord(ds, ref);
+    if (existing !== 0) this.deleteRecord(dd, existing);
+    this.store(dstDb, dstKey, type, value, exp);
+    return true;
+  }
+
+  scan(db: number, cursor: number, count: number, visit: (key: Uint8Array, type: ValueType) => void): number {
+    const d = this.db(db);
+    const refs: number[] = [];
+    let maxBuckets = count * 10;
+    let c = cursor >>> 0;
+    do {
+      c = d.dict.scanStep(c, refs);
+    } while (c !== 0 && --maxBuckets > 0 && refs.length < count);
+    for (const ref of refs) {
+      const meta = this.metaOf(ref);
+      if ((meta & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= this.now) continue;
+      visit(this.keyView(ref), TYPE_NAMES[meta & META_TYPE_MASK]);
+    }
+    return c;
+  }
+
+  forEachKey(db: number, visit: (key: Uint8Array, type: ValueType) => void): void {
+    const now = this.now;
+    this.db(db).dict.forEach((ref) => {
+      const meta = this.metaOf(ref);
+      if ((meta & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= now) return;
+      visit(this.keyView(ref), TYPE_NAMES[meta & META_TYPE_MASK]);
+    });
+  }
+
+  randomKey(db: number): Buffer | null {
+    const d = this.db(db);
+    for (let tries = 0; tries < 100 || this.expireDeletes; tries++) {
+      const ref = d.dict.randomRef();
+      if (ref === 0) return null;
+      if ((this.metaOf(ref) & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= this.now) {
+        if (this.expireDeletes) { this.expireRecord(d, db, ref); continue; }
+        if (d.expires.length < d.dict.used) continue;
+      }
+      return Buffer.from(this.keyView(ref));
+    }
+    return null;
+  }
+
+  /**
+   * Redis's active expiry, slow cycle: per db, sample 20 keys that have a TTL, delete the expired
+   * ones, and sample again while more than 10 % of a sample had expired. Stops when the time
+   * budget is used (checked every 16 samples), so it never takes more than a slice of the thread.
+   */
+  activeExpireCycle(budgetMs: number): number {
+    if (!this.expireDeletes) return 0;
+    const deadline = performance.now() + budgetMs;
+    let expired = 0;
+    let iterations = 0;
+    for (let i = 0; i < this.databases; i++) {
+      const d = this.dbs[i];
+      while (d.expires.length > 0) {
+        const sample = Math.min(20, d.expires.length);
+        let hit = 0;
+        for (let k = 0; k < sample && d.expires.length > 0; k++) {
+          const ref = d.expires[Math.floor(Math.random() * d.expires.length)];
+          if (this.expireOf(ref) <= this.now) { this.expireRecord(d, i, ref); hit++; expired++; }
+        }
+        if ((++iterations & 15) === 0 && performance.now() > deadline) return expired;
+        if (hit * 10 <= sample) break;
+      }
+    }
+    return expired;
+  }
+
+  /** Cron work: incremental rehash (~1 ms per db that needs it) and shrinking sparse tables. */
+  cron(rehashMs: number): void {
+    for (const d of this.dbs) {
+      d.dict.maybeShrink();
+      if (d.dict.isRehashing) d.dict.rehashFor(rehashMs);
+    }
+  }
+
+  memoryStats(): MemoryStats {
+    let indexBytes = 0;
+    for (const d of this.dbs) indexBytes += d.dict.indexBytes + d.expires.length * 8;
+    const a = this.arena;
+    const arenaBytes = a.pageCount * a.pageSize;
+    const usedMemory = this.slotBytes + this.largeBytes + indexBytes;
+    return {
+      usedMemory,
+      datasetBytes: this.liveRecordBytes,
+      arenaBytes,
+      indexBytes,
+      cowBytes: this.barrier.copyBytesInUse,
+      pageSize: a.pageSize,
+      pages: a.pageCount,
+      freePages: a.freePages,
+      fragmentationRatio: usedMemory > 0 ? (arenaBytes + indexBytes) / usedMemory : 1,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshots
+  // ---------------------------------------------------------------------------------------------
+
+  /** Starts a copy-on-write epoch and describes it for the snapshot worker. */
+  beginSnapshot(): SnapshotJob {
+    if (this.barrier.active) throw new StoreError('ESNAPSHOT', 'a snapshot is already running');
+    const logicalDb: number[] = new Array<number>(this.databases);
+    const dbSizes: number[] = [];
+    const expiresSizes: number[] = [];
+    let keys = 0;
+    for (let i = 0; i < this.databases; i++) {
+      logicalDb[this.dbs[i].phys] = i;
+      dbSizes.push(this.dbs[i].dict.used);
+      expiresSizes.push(this.dbs[i].expires.length);
+      keys += this.dbs[i].dict.used;
+    }
+    const shared = this.barrier.begin();
+    return { shared, logicalDb, dbSizes, expiresSizes, keys };
+  }
+
+  endSnapshot(): void { this.barrier.end(); }
+
+  /**
+   * The same view a snapshot worker gets, but without an epoch: for SAVE on the main thread, where
+   * nothing writes while the serializer runs.
+   */
+  quiescentView(): SnapshotJob {
+    const a = this.arena;
+    const n = a.pageCount;
+    const kind = new SharedArrayBuffer(Math.max(1, n));
+    new Uint8Array(kind).set(a.kind.subarray(0, n));
+    const aux = new SharedArrayBuffer(Math.max(4, n * 4));
+    new Int32Array(aux).set(a.aux.subarray(0, n));
+    const state = new SharedArrayBuffer(Math.max(1, n)); // all PENDING: the walker copies each page once
+    const logicalDb: number[] = new Array<number>(this.databases);
+    const dbSizes: number[] = [];
+    const expiresSizes: number[] = [];
+    let keys = 0;
+    for (let i = 0; i < this.databases; i++) {
+      logicalDb[this.dbs[i].phys] = i;
+      dbSizes.push(this.dbs[i].dict.used);
+      expiresSizes.push(this.dbs[i].expires.length);
+      keys += this.dbs[i].dict.used;
+    }
+    const empty = new SharedArrayBuffer(4);
+    return {
+      shared: {
+        pageSize: a.pageSize, pages: n, segments: a.segments.slice(), state, kind, aux,
+        shadow: new SharedArrayBuffer(0), shadowOf: empty, copiedList: empty, releasedList: empty,
+        ctl: new SharedArrayBuffer(64),
+      },
+      logicalDb, dbSizes, expiresSizes, keys,
+    };
+  }
+}
+
+export function createKeyspace(opts?: KeyspaceOptions): SharedKeyspace {
+  return new SharedKeyspace(opts);
+}

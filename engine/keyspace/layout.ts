@@ -1,0 +1,110 @@
+/**
+ * Byte layout of keyspace pages and records. Shared by the main thread (keyspace.ts) and the
+ * snapshot worker (persist/page-serializer.ts), which reads pages without any other knowledge of
+ * the keyspace: a page is a self-contained snapshot unit.
+ *
+ * Address space. Memory is a list of segments (growable SharedArrayBuffers of at most SEGMENT_BYTES)
+ * cut into pages of `pageSize` bytes (a power of two, 256 B .. 2 MiB). Page p lives in segment
+ * p >> segPageShift. A record is addressed by a 32-bit `ref` = global byte address / 8 (records are
+ * 8-byte aligned), so segment = ref >>> 27 and offset-in-segment = (ref & REF_OFFSET_MASK) * 8;
+ * refs address 16 GiB. ref 0 is never a record (offset 0 of page 0 is a page header) and means null.
+ *
+ * Page kinds (kept beside the pages in a Uint8Array, and written into the page header):
+ *  FREE       unused; may be handed out again.
+ *  SLAB       fixed-size slots of one size class, all records of ONE database. Header:
+ *               u32[0] kind | db << 8 | class << 16     u32[1] slot size     u32[2] slot count
+ *               u32[3] slots in use                      u32[4..] occupancy bitmap (1 = live)
+ *             slots start at slabHeaderBytes(slotCount) (8-aligned).
+ *  LARGE_HEAD first page of an extent of whole pages holding one record too big for any slab
+ *             class. Header: u32[0] kind | db << 8, u32[1] pages in the extent; record at +16.
+ *  LARGE_CONT the following pages of that extent: raw record bytes, no header.
+ *
+ * Record (8-aligned, RECORD_HEADER bytes of header, then [expire f64], key, value):
+ *  +0  u32 next      hash-chain link            (index-only: never read by the serializer)
+ *  +4  u32 hash      murmur3 of the key
+ *  +8  u32 meta      bits 0-7 value type, bit 8 HAS_EXPIRE
+ *  +12 u32 klen
+ *  +16 u32 vlen
+ *  +20 u32 expSlot   position in the db's expires array (index-only)
+ *  +24 f64 expireAt  absolute unix ms, present iff HAS_EXPIRE
+ *  then key bytes, then value bytes.
+ * Fields marked index-only may be written without passing the copy-on-write barrier: the snapshot
+ * never reads them, so a torn or newer value in a captured page is harmless.
+ */
+export const SEGMENT_BYTES = 1 << 30;
+export const REF_SEGMENT_SHIFT = 27;
+export const REF_OFFSET_MASK = (1 << REF_SEGMENT_SHIFT) - 1;
+
+export const PAGE_FREE = 0;
+export const PAGE_SLAB = 1;
+export const PAGE_LARGE_HEAD = 2;
+export const PAGE_LARGE_CONT = 3;
+
+export const LARGE_HEADER_BYTES = 16;
+export const SLAB_FIXED_HEADER_WORDS = 4;
+
+export const RECORD_HEADER = 24;
+export const R_NEXT = 0;      // u32 word offsets inside a record
+export const R_HASH = 1;
+export const R_META = 2;
+export const R_KLEN = 3;
+export const R_VLEN = 4;
+export const R_EXPSLOT = 5;
+export const EXPIRE_BYTES = 8;
+
+export const META_TYPE_MASK = 0xff;
+export const META_HAS_EXPIRE = 0x100;
+
+/** Value type codes stored in a record's meta (in-memory encodings, not RDB type codes). */
+export const VT_STRING = 0;
+
+export const MIN_PAGE_SIZE = 256;
+export const MAX_PAGE_SIZE = 2 * 1024 * 1024;
+
+export function isValidPageSize(n: number): boolean {
+  return Number.isInteger(n) && n >= MIN_PAGE_SIZE && n <= MAX_PAGE_SIZE && (n & (n - 1)) === 0;
+}
+
+/** Header bytes of a slab page with `slots` slots: fixed words + bitmap, rounded up to 8. */
+export function slabHeaderBytes(slots: number): number {
+  const words = SLAB_FIXED_HEADER_WORDS + Math.ceil(slots / 32);
+  return (words * 4 + 7) & ~7;
+}
+
+/** How many slots of `slotSize` fit in a page together with their bitmap header. */
+export function slotsPerPage(pageSize: number, slotSize: number): number {
+  let n = Math.floor((pageSize - slabHeaderBytes(1)) / slotSize);
+  while (n > 0 && slabHeaderBytes(n) + n * slotSize > pageSize) n--;
+  return n;
+}
+
+/** Total record bytes for a key/value of these lengths. */
+export function recordBytes(klen: number, vlen: number, hasExpire: boolean): number {
+  return RECORD_HEADER + (hasExpire ? EXPIRE_BYTES : 0) + klen + vlen;
+}
+
+/**
+ * Size classes: multiples of 8 up to 512 B, then steps of 1/8 of the power of two below (about
+ * 12 % granularity, like jemalloc's), capped so that at least two slots fit in a page. Records
+ * larger than the last class go to LARGE extents.
+ */
+export function buildSizeClasses(pageSize: number): number[] {
+  const classes: number[] = [];
+  const limit = Math.floor((pageSize - slabHeaderBytes(2)) / 2) & ~7;
+  for (let s = 32; s <= 512 && s <= limit; s += 8) classes.push(s);
+  let base = 512;
+  while (true) {
+    const step = base / 8;
+    let added = false;
+    for (let k = 1; k <= 8; k++) {
+      const s = base + k * step;
+      if (s > limit) break;
+      classes.push(s);
+      added = true;
+    }
+    if (!added) break;
+    base *= 2;
+  }
+  if (classes.length === 0) classes.push(limit);
+  return classes;
+}

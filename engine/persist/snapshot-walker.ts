@@ -1,0 +1,240 @@
+/**
+ * Serializes a point-in-time keyspace into RDB records, page by page. Runs in the snapshot worker
+ * (BGSAVE, concurrently with the main thread's writes) and on the main thread (SAVE, quiescent).
+ *
+ * The worker's half of the copy-on-write protocol (keyspace/barrier.ts has the diagram):
+ *  - Before each page it drains `copiedList`: pages the main thread copied into shadow slots.
+ *    Serializing those first and handing their slots back (releasedList) is what keeps copy memory
+ *    down to a backlog instead of a second dataset.
+ *  - For a page still PENDING it wins the page with a CAS, copies it into private memory (one
+ *    memcpy: the only window in which a main-thread write to that page waits), marks it DONE and
+ *    serializes the private copy at leisure.
+ *  - A large record's extent is gathered page by page the same way, then serialized whole.
+ * Pages FREE at snapshot start are skipped; pages allocated after it are beyond `pages`.
+ *
+ * Output goes to a RecordSink (the RDB encoder); databases may appear in any order and more than
+ * once (pages of different dbs interleave), so SELECTDB is emitted on every change and RESIZEDB
+ * the first time a db is seen. Redis's loader accepts both (reference/persistence.md §1.9).
+ */
+import {
+  C_ABORT, C_COPIED, C_RELEASED, ST_DONE, ST_MAIN_COPYING, ST_PENDING, ST_SHADOWED, ST_WORKER_COPYING,
+  type SnapshotShared,
+} from '../keyspace/barrier.js';
+import {
+  EXPIRE_BYTES, LARGE_HEADER_BYTES, META_HAS_EXPIRE, META_TYPE_MASK, PAGE_FREE, PAGE_LARGE_CONT,
+  PAGE_LARGE_HEAD, PAGE_SLAB, RECORD_HEADER, R_KLEN, R_META, R_VLEN, SEGMENT_BYTES,
+  SLAB_FIXED_HEADER_WORDS, VT_STRING, slabHeaderBytes,
+} from '../keyspace/layout.js';
+import { ForklessError } from '../errors.js';
+
+/** The encoder calls the walker makes (RdbEncoder implements them). */
+export interface RecordSink {
+  selectDb(db: number): void;
+  resizeDb(dbSize: number, expiresSize: number): void;
+  expireMs(ms: number): void;
+  stringKeyValue(key: Uint8Array, value: Uint8Array): void;
+}
+
+export interface WalkJob {
+  shared: SnapshotShared;
+  logicalDb: number[];
+  dbSizes: number[];
+  expiresSizes: number[];
+}
+
+export interface WalkStats {
+  keys: number;
+  pagesFromShadow: number;
+  pagesCopiedByWorker: number;
+  extents: number;
+  aborted: boolean;
+}
+
+export class SnapshotAbortedError extends ForklessError {
+  constructor() {
+    super('EABORTED', 'snapshot aborted');
+    this.name = 'SnapshotAbortedError';
+  }
+}
+
+export class SnapshotWalker {
+  private readonly pageSize: number;
+  private readonly pages: number;
+  private readonly segPageShift: number;
+  private readonly segs: Uint8Array[];
+  private readonly state: Uint8Array;
+  private readonly kind: Uint8Array;
+  private readonly aux: Int32Array;
+  private readonly shadow: Uint8Array;
+  private readonly shadowOf: Int32Array;
+  private readonly copiedList: Int32Array;
+  private readonly releasedList: Int32Array;
+  private readonly ctl: Int32Array;
+  private readonly processed: Uint8Array;
+  private copiedRead = 0;
+  private released = 0;
+  private readonly pageBuf: Uint8Array;
+  private readonly pageU32: Uint32Array;
+  private readonly pageF64: Float64Array;
+  private extentBuf: Uint8Array;
+  private currentDb = -1;
+  private readonly seenDb: boolean[] = [];
+  readonly stats: WalkStats = { keys: 0, pagesFromShadow: 0, pagesCopiedByWorker: 0, extents: 0, aborted: false };
+
+  constructor(private readonly job: WalkJob, private readonly sink: RecordSink) {
+    const s = job.shared;
+    this.pageSize = s.pageSize;
+    this.pages = s.pages;
+    this.segPageShift = Math.log2(SEGMENT_BYTES) - Math.log2(s.pageSize);
+    this.segs = s.segments.map((b) => new Uint8Array(b));
+    this.state = new Uint8Array(s.state);
+    this.kind = new Uint8Array(s.kind);
+    this.aux = new Int32Array(s.aux);
+    this.shadow = new Uint8Array(s.shadow);
+    this.shadowOf = new Int32Array(s.shadowOf);
+    this.copiedList = new Int32Array(s.copiedList);
+    this.releasedList = new Int32Array(s.releasedList);
+    this.ctl = new Int32Array(s.ctl);
+    this.processed = new Uint8Array(s.pages);
+    const buf = new ArrayBuffer(s.pageSize);
+    this.pageBuf = new Uint8Array(buf);
+    this.pageU32 = new Uint32Array(buf);
+    this.pageF64 = new Float64Array(buf);
+    this.extentBuf = new Uint8Array(0);
+  }
+
+  /** Serializes every page; returns when all were captured. */
+  run(): WalkStats {
+    for (let p = 0; p < this.pages; p++) {
+      this.drainCopied();
+      if (this.processed[p] !== 0) continue;
+      const k = this.kind[p];
+      if (k === PAGE_FREE || k === PAGE_LARGE_CONT) continue;
+      if (k === PAGE_SLAB) {
+        if (this.capture(p, this.pageBuf, 0)) this.serializeSlab(this.pageBuf, this.pageU32, this.pageF64);
+      } else if (k === PAGE_LARGE_HEAD) {
+        this.processExtent(p);
+      }
+    }
+    // Pages the main thread was copying while we walked past them arrive through copiedList.
+    while (!this.allProcessed()) {
+      if (!this.drainCopied()) Atomics.wait(this.ctl, C_COPIED, Atomics.load(this.ctl, C_COPIED), 1);
+    }
+    return this.stats;
+  }
+
+  private allProcessed(): boolean {
+    for (let p = 0; p < this.pages; p++) {
+      if (this.processed[p] === 0 && this.kind[p] !== PAGE_FREE) return false;
+    }
+    return true;
+  }
+
+  /** Serializes pages the main thread shadow-copied. Returns true if any were waiting. */
+  private drainCopied(): boolean {
+    const n = Atomics.load(this.ctl, C_COPIED);
+    if (this.copiedRead === n) return false;
+    if (Atomics.load(this.ctl, C_ABORT) !== 0) { this.stats.aborted = true; throw new SnapshotAbortedError(); }
+    while (this.copiedRead < n) {
+      const p = this.copiedList[this.copiedRead++];
+      if (this.processed[p] !== 0) continue;
+      const k = this.kind[p];
+      if (k === PAGE_SLAB) {
+        if (this.capture(p, this.pageBuf, 0)) this.serializeSlab(this.pageBuf, this.pageU32, this.pageF64);
+      } else if (k === PAGE_LARGE_HEAD) {
+        this.processExtent(p);
+      } else if (k === PAGE_LARGE_CONT) {
+        this.processExtent(this.aux[p]);
+      } else {
+        this.processed[p] = 1;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Copies page p as of snapshot start into dst at dstOff: from its shadow (then releases the
+   * slot) or from the live page after winning it with a CAS. Returns false if the page holds
+   * nothing for the snapshot. Marks the page processed.
+   */
+  private capture(p: number, dst: Uint8Array, dstOff: number): boolean {
+    const size = this.pageSize;
+    this.processed[p] = 1;
+    let s = Atomics.compareExchange(this.state, p, ST_PENDING, ST_WORKER_COPYING);
+    if (s === ST_PENDING) {
+      const seg = this.segs[p >>> this.segPageShift];
+      const off = (p & ((1 << this.segPageShift) - 1)) * size;
+      dst.set(seg.subarray(off, off + size), dstOff);
+      Atomics.store(this.state, p, ST_DONE);
+      this.stats.pagesCopiedByWorker++;
+      return true;
+    }
+    while (s === ST_MAIN_COPYING) s = Atomics.load(this.state, p);
+    if (s === ST_SHADOWED) {
+      const slot = this.shadowOf[p];
+      dst.set(this.shadow.subarray(slot * size, slot * size + size), dstOff);
+      Atomics.store(this.state, p, ST_DONE);
+      this.releasedList[this.released++] = slot;
+      Atomics.store(this.ctl, C_RELEASED, this.released);
+      this.stats.pagesFromShadow++;
+      return true;
+    }
+    return false; // DONE: the page was free at snapshot start
+  }
+
+  private processExtent(head: number): void {
+    const n = this.aux[head];
+    const size = this.pageSize;
+    if (this.extentBuf.length < n * size) {
+      this.extentBuf = new Uint8Array(new ArrayBuffer(Math.max(n * size, this.extentBuf.length * 2)));
+    }
+    const buf = this.extentBuf;
+    for (let q = head; q < head + n; q++) this.capture(q, buf, (q - head) * size);
+    this.stats.extents++;
+    const u32 = new Uint32Array(buf.buffer, 0, (n * size) >> 2);
+    const f64 = new Float64Array(buf.buffer, 0, (n * size) >> 3);
+    const db = (u32[0] >>> 8) & 0xff;
+    this.emitRecord(db, buf, u32, f64, LARGE_HEADER_BYTES);
+  }
+
+  private serializeSlab(buf: Uint8Array, u32: Uint32Array, f64: Float64Array): void {
+    const db = (u32[0] >>> 8) & 0xff;
+    const slotSize = u32[1];
+    const nslots = u32[2];
+    if (u32[3] === 0) return;
+    const first = slabHeaderBytes(nslots);
+    for (let wi = 0; wi * 32 < nslots; wi++) {
+      let bits = u32[SLAB_FIXED_HEADER_WORDS + wi];
+      while (bits !== 0) {
+        const bit = 31 - Math.clz32(bits & -bits);
+        bits &= bits - 1;
+        this.emitRecord(db, buf, u32, f64, first + (wi * 32 + bit) * slotSize);
+      }
+    }
+  }
+
+  private emitRecord(phys: number, buf: Uint8Array, u32: Uint32Array, f64: Float64Array, off: number): void {
+    const db = this.job.logicalDb[phys];
+    if (db !== this.currentDb) {
+      this.sink.selectDb(db);
+      if (this.seenDb[db] !== true) {
+        this.seenDb[db] = true;
+        this.sink.resizeDb(this.job.dbSizes[db] ?? 0, this.job.expiresSizes[db] ?? 0);
+      }
+      this.currentDb = db;
+    }
+    const w = off >> 2;
+    const meta = u32[w + R_META];
+    const klen = u32[w + R_KLEN];
+    const vlen = u32[w + R_VLEN];
+    let k = off + RECORD_HEADER;
+    if ((meta & META_HAS_EXPIRE) !== 0) {
+      this.sink.expireMs(f64[(off >> 3) + 3]);
+      k += EXPIRE_BYTES;
+    }
+    const type = meta & META_TYPE_MASK;
+    if (type !== VT_STRING) throw new ForklessError('ETYPE', `snapshot: unknown value type ${type}`);
+    this.sink.stringKeyValue(buf.subarray(k, k + klen), buf.subarray(k + klen, k + klen + vlen));
+    this.stats.keys++;
+  }
+}
