@@ -1,0 +1,298 @@
+/**
+ * One client connection: receive chunks, parse commands, run them, send the replies.
+ *
+ * DESIGN
+ *  - One write per input chunk: every reply produced while a chunk is processed lands in the
+ *    connection's ReplyBuffer and goes to the socket in a single write() at the end, so a pipeline
+ *    of N commands costs one syscall, not N.
+ *  - Backpressure: Redis lets a normal client's output grow without limit (client-output-buffer-
+ *    limit normal 0 0 0). Here a reader that does not drain its socket stops being read: once the
+ *    bytes queued in the socket pass `outputPauseBytes`, command processing stops (mid-chunk if
+ *    need be; the parser keeps its place), the socket is paused, and both resume on 'drain'. The
+ *    client's own TCP window then throttles it, and memory stays bounded by roughly one command's
+ *    reply over the limit.
+ *  - Protocol errors: the reply is sent, later input is ignored, the socket is closed after the
+ *    write, as Redis's CLIENT_CLOSE_AFTER_REPLY.
+ */
+import type { Socket } from 'node:net';
+import { ReplyError } from '../errors.js';
+import type { ClientState, Reply } from '../commands/types.js';
+import { COMMAND, NEED_MORE, OVERFLOW, PROTOCOL_ERROR, RespParser, type ParserLimits } from './resp-parser.js';
+import { ReplyBuffer } from './resp-writer.js';
+import type { RespServer } from './server.js';
+import { classifyCommand, CMD_NONE, CMD_SECURITY, runConnectionCommand } from './connection-commands.js';
+
+/** Flush inside a chunk once this much output is pending (keeps a huge pipeline from ballooning). */
+const FLUSH_AT = 256 * 1024;
+
+export class Connection {
+  readonly client: ClientState;
+  readonly parser: RespParser;
+  readonly out = new ReplyBuffer();
+  readonly createdAt = Date.now();
+  lastInteraction = this.createdAt;
+  /** Has passed AUTH (or no password was required when it connected). */
+  authenticated: boolean;
+  /** CLIENT REPLY state. */
+  replyOff = false;
+  skipNext = false;
+  private skipThis = false;
+  closeAfterReply = false;
+  closed = false;
+  /** Processing stopped until the socket drains. */
+  suspended = false;
+  /** Processing stopped for another reason (CLIENT PAUSE, SHUTDOWN in progress). */
+  held = false;
+  /** Name of the last command (argv[0]) and its subcommand, for CLIENT LIST cmd=. */
+  lastCommand: Buffer | null = null;
+  lastSubcommand: Buffer | null = null;
+  readonly addr: string;
+  readonly laddr: string;
+  readonly fd: number;
+  readonly isLocal: boolean;
+  /** Peak output buffer capacity (CLIENT LIST rbp). */
+  outPeak = 0;
+  private queued: Buffer[] = [];
+
+  constructor(readonly server: RespServer, readonly socket: Socket, client: ClientState, limits: ParserLimits, authenticated: boolean) {
+    this.client = client;
+    this.parser = new RespParser(limits);
+    this.authenticated = authenticated;
+    this.parser.authRequired = !authenticated;
+    this.addr = formatAddr(socket.remoteAddress, socket.remotePort, socket);
+    this.laddr = formatAddr(socket.localAddress, socket.localPort, socket);
+    this.fd = socketFd(socket);
+    const ip = normalizeIp(socket.remoteAddress);
+    this.isLocal = ip === '127.0.0.1' || ip === '::1' || ip === undefined;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err: Error) => {
+      this.server.log('verbose', `Reading from client: ${err.message}`);
+      this.close();
+    });
+    socket.on('close', () => this.close());
+    socket.on('end', () => {
+      // The peer sent FIN. Node ends our side once queued replies are written (allowHalfOpen is
+      // off), so replies already produced still reach a `printf ... | nc` style client.
+      this.server.log('verbose', `Client closed connection ${this.infoString()}`);
+      this.close(false);
+    });
+  }
+
+  setAuthenticated(yes: boolean): void {
+    this.authenticated = yes;
+    this.parser.authRequired = !yes;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastInteraction = Date.now();
+    this.server.counters.totalNetInputBytes += chunk.length;
+    if (this.closeAfterReply || this.closed) return;
+    if (this.suspended || this.held || this.parser.hasInput || this.queued.length > 0) {
+      this.queued.push(chunk);
+      return;
+    }
+    this.parser.feed(chunk);
+    this.process();
+  }
+
+  private onDrain(): void {
+    if (this.closed) return;
+    if (this.out.length === 0 && this.socket.writableLength === 0) this.out.recycle();
+    if (this.suspended && this.socket.writableLength <= this.server.outputPauseBytes) {
+      this.suspended = false;
+      this.server.counters.pausedForOutput--;
+      this.socket.resume();
+      this.process();
+    }
+  }
+
+  /** Resumes after `held` is cleared. */
+  release(): void {
+    this.held = false;
+    if (!this.closed && !this.suspended) this.process();
+  }
+
+  /**
+   * Why: runs commands until the input is used up, the socket needs to drain first, or the
+   * connection is to close; then sends everything produced in one write. Safe to call again at
+   * any time: the parser resumes where it stopped.
+   */
+  process(): void {
+    const p = this.parser;
+    for (;;) {
+      if (this.held || this.closeAfterReply || this.closed) break;
+      const r = p.next();
+      if (r === COMMAND) {
+        if (p.argc === 0) continue;
+        this.runCommand(p.argv());
+        if (this.out.length >= FLUSH_AT) {
+          this.flush();
+          if (this.socket.writableLength > this.server.outputPauseBytes) {
+            this.suspend();
+            return;
+          }
+        }
+        continue;
+      }
+      if (r === NEED_MORE) {
+        const next = this.queued.shift();
+        if (next === undefined) break;
+        p.feed(next);
+        continue;
+      }
+      if (r === PROTOCOL_ERROR) {
+        if (!this.replyOff && !this.skipThis) this.out.errorLatin1(p.error);
+        this.server.log('verbose', `Protocol error (${p.error}) from client: ${this.infoString()}`);
+        this.closeAfterReply = true;
+        break;
+      }
+      if (r === OVERFLOW) {
+        this.server.log('warning', `Closing client that reached max query buffer length: ${this.infoString()}`);
+        this.close();
+        return;
+      }
+    }
+    this.flush();
+    if (this.closeAfterReply) {
+      this.endAfterWrite();
+    } else if (this.socket.writableLength > this.server.outputPauseBytes) {
+      this.suspend();
+    }
+  }
+
+  /** Runs one command; its reply goes to the output buffer. */
+  runCommand(argv: Buffer[]): void {
+    const skip = this.replyOff || this.skipThis;
+    const mark = skip ? this.out.mark() : 0;
+    this.lastCommand = argv[0]!;
+    this.lastSubcommand = argv.length > 1 ? argv[1]! : null;
+    const kind = classifyCommand(argv[0]!);
+    if (kind === CMD_SECURITY) {
+      this.server.securityWarning();
+      this.close();
+      return;
+    }
+    if (kind !== CMD_NONE) {
+      runConnectionCommand(this, kind, argv);
+    } else if (!this.authenticated) {
+      const err = this.server.engine.checkCommand?.(argv) ?? null;
+      this.out.reply(err ?? NOAUTH, this.client.resp);
+    } else {
+      this.execute(argv);
+    }
+    if (skip) this.out.rollback(mark);
+    this.skipThis = this.skipNext;
+    this.skipNext = false;
+  }
+
+  /** Hands a command to the engine and encodes its reply (copying any shared-memory bytes). */
+  execute(argv: Buffer[]): void {
+    let reply: Reply;
+    try {
+      reply = this.server.engine.execute(this.client, argv);
+    } catch (err) {
+      reply = this.server.unexpected(err, argv);
+    }
+    this.out.reply(reply, this.client.resp);
+  }
+
+  flush(): void {
+    const data = this.out.take();
+    if (data !== null && !this.closed) {
+      this.server.counters.totalNetOutputBytes += data.length;
+      this.socket.write(data);
+      if (this.out.capacity > this.outPeak) this.outPeak = this.out.capacity;
+    }
+    if (this.socket.writableLength === 0) this.out.recycle();
+  }
+
+  private suspend(): void {
+    if (this.suspended || this.closed) return;
+    this.suspended = true;
+    this.server.counters.pausedForOutput++;
+    this.socket.pause();
+  }
+
+  /** Sends what is pending, then closes (QUIT, protocol errors, CLIENT KILL of oneself). */
+  endAfterWrite(): void {
+    if (this.closed) return;
+    this.flush();
+    this.socket.end(() => this.socket.destroy());
+    this.close(false);
+  }
+
+  /** Forgets the connection; destroys the socket unless `destroy` is false (end() pending). */
+  close(destroy = true): void {
+    if (destroy && !this.socket.destroyed) this.socket.destroy();
+    if (this.closed) return;
+    this.closed = true;
+    if (this.suspended) {
+      this.suspended = false;
+      this.server.counters.pausedForOutput--;
+    }
+    this.queued = [];
+    this.server.removeConnection(this);
+  }
+
+  /** CLIENT LIST / CLIENT INFO line, Redis's field order. */
+  infoString(): string {
+    const now = Date.now();
+    const c = this.client;
+    const multi = c.multi;
+    let flags = '';
+    if (multi !== null) flags += 'x';
+    if (this.closeAfterReply) flags += 'c';
+    if (flags === '') flags = 'N';
+    let events = '';
+    if (!this.suspended && !this.closed) events += 'r';
+    if (this.socket.writableLength > 0) events += 'w';
+    const qbuf = this.parser.bufferedBytes;
+    const omem = this.socket.writableLength;
+    return `id=${c.id} addr=${this.addr} laddr=${this.laddr} fd=${this.fd} name=${c.name ?? ''}` +
+      ` age=${Math.floor((now - this.createdAt) / 1000)} idle=${Math.floor((now - this.lastInteraction) / 1000)}` +
+      ` flags=${flags} db=${c.db} sub=0 psub=0 ssub=0 multi=${multi === null ? -1 : multi.length}` +
+      ` qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=${this.out.capacity} rbp=${this.outPeak}` +
+      ` obl=${this.out.length} oll=0 omem=${omem} tot-mem=${this.out.capacity + qbuf + omem}` +
+      ` events=${events} cmd=${this.commandName()} user=default redir=-1 resp=${c.resp}`;
+  }
+
+  /** Last command's name as Redis's `fullname` (container|subcommand), lower case. */
+  commandName(): string {
+    if (this.lastCommand === null) return 'NULL';
+    const name = this.lastCommand.toString('latin1').toLowerCase();
+    if (CONTAINERS.has(name) && this.lastSubcommand !== null) {
+      return name + '|' + this.lastSubcommand.toString('latin1').toLowerCase();
+    }
+    return name;
+  }
+}
+
+const NOAUTH = new ReplyError('NOAUTH Authentication required.');
+
+/** Redis 7.0 commands with subcommands (CLIENT LIST shows cmd=client|list). */
+const CONTAINERS = new Set([
+  'acl', 'client', 'cluster', 'command', 'config', 'function', 'latency', 'memory', 'module',
+  'object', 'pubsub', 'script', 'slowlog', 'xgroup', 'xinfo',
+]);
+
+/** IPv4-mapped IPv6 addresses shown the way Redis's IPv4 listener would see them. */
+export function normalizeIp(ip: string | undefined): string | undefined {
+  if (ip !== undefined && ip.startsWith('::ffff:') && ip.indexOf('.') !== -1) return ip.slice(7);
+  return ip;
+}
+
+function formatAddr(ip: string | undefined, port: number | undefined, socket: Socket): string {
+  const a = normalizeIp(ip);
+  if (a === undefined) {
+    // Unix socket: Redis prints "<path>:0".
+    const path = (socket as unknown as { server?: { _pipeName?: string } }).server?._pipeName;
+    return `${path ?? ''}:0`;
+  }
+  return a.indexOf(':') !== -1 ? `[${a}]:${port ?? 0}` : `${a}:${port ?? 0}`;
+}
+
+function socketFd(socket: Socket): number {
+  const handle = (socket as unknown as { _handle?: { fd?: unknown } })._handle;
+  return typeof handle?.fd === 'number' ? handle.fd : -1;
+}

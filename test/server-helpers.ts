@@ -1,0 +1,234 @@
+/**
+ * Test support for the RESP front end: a tiny ServerEnginePort over a Map (GET/SET/PING/ECHO/INCR
+ * and the few commands clients send on connect), servers on free loopback ports, raw socket
+ * clients, and locating the Redis tools. Not shipped.
+ *
+ * GET returns views into one SharedArrayBuffer and SET overwrites same-length values in place, so a
+ * front end that sent views instead of copying them would put later bytes on the wire.
+ */
+import net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { ReplyError } from '../engine/errors.js';
+import { MapReply, type ClientState, type Reply } from '../engine/commands/types.js';
+import type { LogLevel, ServerEnginePort, ServerFrontEnd, ShutdownOptions } from '../engine/server/engine-port.js';
+import { RespServer, type ServerOptions } from '../engine/server/server.js';
+
+const KNOWN = new Set(['get', 'set', 'ping', 'echo', 'incr', 'del', 'dbsize', 'flushall', 'info', 'config', 'select', 'command', 'multi', 'exec', 'discard', 'mget', 'strlen']);
+
+export class MapPort implements ServerEnginePort {
+  private readonly sab = new SharedArrayBuffer(64 * 1024 * 1024);
+  private used = 0;
+  readonly data = new Map<string, Buffer>();
+  readonly settings = new Map<string, string>([['save', ''], ['appendonly', 'no']]);
+  readonly config = { get: (name: string): string | undefined => this.settings.get(name) };
+  readonly logs: Array<[LogLevel, string]> = [];
+  readonly closed: number[] = [];
+  shutdowns: ShutdownOptions[] = [];
+  frontEnd: ServerFrontEnd | null = null;
+  executed = 0;
+  private nextId = 1;
+
+  newClientState(): ClientState {
+    return { id: this.nextId++, db: 0, resp: 2, name: null, multi: null };
+  }
+
+  log(level: LogLevel, msg: string): void {
+    this.logs.push([level, msg]);
+  }
+
+  async shutdown(opts: ShutdownOptions): Promise<void> {
+    this.shutdowns.push(opts);
+  }
+
+  clientClosed(client: ClientState): void {
+    this.closed.push(client.id);
+  }
+
+  attachServer(server: ServerFrontEnd): void {
+    this.frontEnd = server;
+  }
+
+  checkCommand(argv: Buffer[]): ReplyError | null {
+    const name = argv[0]!.toString().toLowerCase();
+    if (!KNOWN.has(name)) return unknown(argv);
+    return null;
+  }
+
+  private store(key: string, value: Buffer): void {
+    const old = this.data.get(key);
+    if (old !== undefined && old.length === value.length) {
+      old.set(value);
+      return;
+    }
+    if (this.used + value.length > this.sab.byteLength) this.used = 0;
+    const view = Buffer.from(this.sab, this.used, value.length);
+    view.set(value);
+    this.used += value.length;
+    this.data.set(key, view);
+  }
+
+  execute(client: ClientState, argv: Buffer[]): Reply {
+    this.executed++;
+    const name = argv[0]!.toString().toLowerCase();
+    if (client.multi !== null && name !== 'exec' && name !== 'discard' && name !== 'multi') {
+      client.multi.push(argv);
+      return 'QUEUED';
+    }
+    switch (name) {
+      case 'ping': return argv.length > 1 ? argv[1]! : 'PONG';
+      case 'echo': return argv[1] ?? new ReplyError("ERR wrong number of arguments for 'echo' command");
+      case 'get': return this.data.get(argv[1]!.toString('latin1')) ?? null;
+      case 'strlen': return this.data.get(argv[1]!.toString('latin1'))?.length ?? 0;
+      case 'mget': return argv.slice(1).map((k) => this.data.get(k.toString('latin1')) ?? null);
+      case 'set':
+        if (argv.length < 3) return new ReplyError("ERR wrong number of arguments for 'set' command");
+        this.store(argv[1]!.toString('latin1'), argv[2]!);
+        return 'OK';
+      case 'del': return argv.slice(1).filter((k) => this.data.delete(k.toString('latin1'))).length;
+      case 'incr': {
+        const k = argv[1]!.toString('latin1');
+        const n = Number(this.data.get(k)?.toString() ?? '0') + 1;
+        this.store(k, Buffer.from(String(n)));
+        return n;
+      }
+      case 'dbsize': return this.data.size;
+      case 'flushall': this.data.clear(); return 'OK';
+      case 'select': client.db = Number(argv[1]); return 'OK';
+      case 'info': return Buffer.from('# Server\r\nredis_version:7.0.15\r\nloading:0\r\n');
+      case 'config': {
+        const sub = argv[1]?.toString().toLowerCase();
+        if (sub === 'get') {
+          const k = argv[2]!.toString();
+          const v = this.settings.get(k);
+          return v === undefined ? [] : [Buffer.from(k), Buffer.from(v)];
+        }
+        if (sub === 'set') {
+          this.settings.set(argv[2]!.toString(), argv[3]!.toString());
+          return 'OK';
+        }
+        return new ReplyError('ERR unknown subcommand');
+      }
+      case 'command': return [];
+      case 'multi': client.multi = []; return 'OK';
+      case 'discard': client.multi = null; return 'OK';
+      case 'exec': {
+        const q = client.multi ?? [];
+        client.multi = null;
+        return q.map((a) => {
+          const cmd = a[0]!.toString().toLowerCase();
+          if (this.frontEnd?.connectionCommandNames.has(cmd)) return this.frontEnd.connectionCommand(client, a);
+          return this.execute(client, a);
+        });
+      }
+      case 'hgetall': return new MapReply([]);
+      default: return unknown(argv);
+    }
+  }
+}
+
+function unknown(argv: Buffer[]): ReplyError {
+  const args = argv.slice(1).map((a) => `'${a.toString()}' `).join('');
+  return new ReplyError(`ERR unknown command '${argv[0]!.toString()}', with args beginning with: ${args}`);
+}
+
+export async function startServer(port: MapPort | ServerEnginePort = new MapPort(), opts: ServerOptions = {}): Promise<{ server: RespServer; port: number; engine: ServerEnginePort }> {
+  const server = new RespServer(port, { port: 0, bind: '127.0.0.1', ...opts });
+  const addrs = await server.listen();
+  return { server, port: addrs[0]!.port, engine: port };
+}
+
+/** A raw socket client that collects everything the server sends until it closes. */
+export class RawClient {
+  readonly socket: net.Socket;
+  data = Buffer.alloc(0);
+  closed = false;
+  private waiters: Array<() => void> = [];
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (d: Buffer) => {
+      this.data = Buffer.concat([this.data, d]);
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => { /* surfaces as close */ });
+  }
+
+  static connect(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ port, host: '127.0.0.1' }, () => resolve(new RawClient(s)));
+      s.once('error', reject);
+    });
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Waits until `pred` holds on the received bytes (or the connection closed, or timeout). */
+  async until(pred: (data: Buffer, closed: boolean) => boolean, ms = 5000): Promise<string> {
+    const deadline = Date.now() + ms;
+    while (!pred(this.data, this.closed)) {
+      if (this.closed || Date.now() > deadline) break;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => { clearTimeout(t); r(); });
+      });
+    }
+    return this.data.toString('latin1');
+  }
+
+  /** Waits for at least `n` bytes. */
+  bytes(n: number, ms = 5000): Promise<string> {
+    return this.until((d) => d.length >= n, ms);
+  }
+
+  /** Waits for the text to contain `s`. */
+  contains(s: string, ms = 5000): Promise<string> {
+    return this.until((d) => d.toString('latin1').includes(s), ms);
+  }
+
+  waitClosed(ms = 5000): Promise<string> {
+    return this.until((_d, closed) => closed, ms);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/**
+ * Path of a Redis tool, or null. With FORKLESS_REQUIRE_REDIS set a missing tool is an error;
+ * otherwise the caller skips, saying so loudly.
+ */
+export function redisTool(name: 'redis-cli' | 'redis-benchmark' | 'redis-server'): string | null {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  const path = r.status === 0 ? r.stdout.trim() : '';
+  if (path !== '') return path;
+  if (process.env['FORKLESS_REQUIRE_REDIS']) throw new Error(`${name} is required (FORKLESS_REQUIRE_REDIS is set) but was not found on PATH`);
+  console.warn(`\n!!! SKIPPING: ${name} not found on PATH; tests needing it do not run (set FORKLESS_REQUIRE_REDIS=1 to fail instead)\n`);
+  return null;
+}
+
+/** A free TCP port on 127.0.0.1 (for child processes that need a port number up front). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
