@@ -106,6 +106,7 @@ export class SnapshotWalker {
   /** Serializes every page; returns when all were captured. */
   run(): WalkStats {
     for (let p = 0; p < this.pages; p++) {
+      if ((p & 255) === 0 && Atomics.load(this.ctl, C_ABORT) !== 0) { this.stats.aborted = true; throw new SnapshotAbortedError(); }
       this.drainCopied();
       if (this.processed[p] !== 0) continue;
       const k = this.kind[p];
@@ -134,7 +135,6 @@ export class SnapshotWalker {
   private drainCopied(): boolean {
     const n = Atomics.load(this.ctl, C_COPIED);
     if (this.copiedRead === n) return false;
-    if (Atomics.load(this.ctl, C_ABORT) !== 0) { this.stats.aborted = true; throw new SnapshotAbortedError(); }
     while (this.copiedRead < n) {
       const p = this.copiedList[this.copiedRead++];
       if (this.processed[p] !== 0) continue;

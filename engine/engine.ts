@@ -1,0 +1,178 @@
+/**
+ * The engine: one keyspace, the command table, persistence and the cron, behind one `execute()`.
+ * The embedded API (index.ts) and the RESP server (server/) are two front ends over it.
+ *
+ * Per command (Redis's call()): set the keyspace clock, refuse writes while persistence is failing
+ * (MISCONF), dispatch, count dirty changes for the save rules, hand propagated writes to the
+ * listeners (AOF and replicas subscribe there).
+ *
+ * The cron runs `hz` times a second on an unref'd timer: active expiry within a time budget,
+ * incremental rehashing, save rules. It never keeps an embedded process alive.
+ */
+import { Config, type ConfigValue } from './config.js';
+import { ReplyError } from './errors.js';
+import { createKeyspace, type SharedKeyspace } from './keyspace/keyspace.js';
+import { Dispatcher } from './commands/dispatch.js';
+import { buildCommandTable } from './commands/table.js';
+import { serverCommands } from './commands/server.js';
+import type { ClientState, CommandSpec, Propagation, Reply } from './commands/types.js';
+import type { EngineLike } from './commands/engine-like.js';
+import { RdbPersistence } from './persist/rdb-persistence.js';
+import { loadRdbFile } from './persist/rdb-load.js';
+import type { LogLevel, ServerEnginePort, ServerFrontEnd, ShutdownOptions } from './server/engine-port.js';
+import { Logger } from './log.js';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const MISCONF = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. " +
+  'Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). ' +
+  'Please check the Redis logs for details about the RDB error.';
+
+export type PropagationListener = (items: readonly Propagation[]) => void;
+
+export interface EngineStats {
+  totalCommands: number;
+  expiredKeys: number;
+  startTime: number;
+}
+
+export class Engine implements EngineLike, ServerEnginePort {
+  readonly config: Config;
+  readonly keyspace: SharedKeyspace;
+  readonly databases: number;
+  readonly dispatcher: Dispatcher<Engine>;
+  readonly rdb: RdbPersistence;
+  readonly logger: Logger;
+  readonly stats: EngineStats = { totalCommands: 0, expiredKeys: 0, startTime: Date.now() };
+  server: ServerFrontEnd | null = null;
+  private readonly listeners: PropagationListener[] = [];
+  private nextClientId = 1;
+  private cronTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private shuttingDown: Promise<void> | null = null;
+
+  constructor(config: Record<string, ConfigValue | undefined>) {
+    this.config = new Config(config);
+    this.logger = new Logger(this.config);
+    this.databases = this.config.getInt('databases');
+    this.keyspace = createKeyspace({ pageSize: this.config.getInt('forkless-page-size'), databases: this.databases });
+    this.keyspace.onExpired = (db, key) => this.propagateExpired(db, key);
+    this.rdb = new RdbPersistence(this.keyspace, this.config, (lvl, msg) => this.log(lvl, msg));
+    const table: CommandSpec<Engine>[] = buildCommandTable<Engine>(serverCommands);
+    this.dispatcher = new Dispatcher<Engine>(this, table);
+  }
+
+  /** Loads the dataset from disk (dump.rdb) and starts the cron. */
+  start(): void {
+    const dir = this.config.getString('dir');
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+    const file = join(dir, this.config.getString('dbfilename'));
+    if (existsSync(file)) {
+      const t0 = performance.now();
+      const res = loadRdbFile(file, this.keyspace, { masterDropsExpired: true });
+      this.rdb.lastLoadKeysLoaded = res.keysLoaded;
+      this.rdb.lastLoadKeysExpired = res.keysExpired;
+      this.log('notice', `Done loading RDB, keys loaded: ${res.keysLoaded}, keys expired: ${res.keysExpired}.`);
+      this.log('notice', `DB loaded from disk: ${((performance.now() - t0) / 1000).toFixed(3)} seconds`);
+    }
+    const hz = this.config.getInt('hz');
+    this.cronTimer = setInterval(() => this.cron(), Math.max(1, Math.floor(1000 / hz)));
+    this.cronTimer.unref();
+  }
+
+  log(level: LogLevel, msg: string): void { this.logger.log(level, msg); }
+
+  onPropagate(fn: PropagationListener): void { this.listeners.push(fn); }
+
+  newClientState(): ClientState {
+    return { id: this.nextClientId++, db: 0, resp: 2, name: null, multi: null };
+  }
+
+  attachServer(server: ServerFrontEnd): void { this.server = server; }
+
+  /** Runs one command; returns the reply (errors as ReplyError values, never thrown). */
+  execute(client: ClientState, argv: Buffer[]): Reply {
+    if (this.closed) return new ReplyError('ERR the engine is closed');
+    const now = Date.now();
+    this.keyspace.now = now;
+    if (!this.rdb.lastBgsaveOk && this.rdb.writesRefused()) {
+      const spec = this.dispatcher.lookup(argv);
+      if (spec !== null && (spec.flags.includes('write') || spec.name === 'ping')) return new ReplyError(MISCONF);
+    }
+    const r = this.dispatcher.dispatch(client, argv, now);
+    this.stats.totalCommands++;
+    if (r.dirty > 0) this.rdb.dirty += r.dirty;
+    if (r.propagated.length > 0 && this.listeners.length > 0) {
+      const items = r.propagated.slice();
+      for (const l of this.listeners) l(items);
+    }
+    return r.reply;
+  }
+
+  private propagateExpired(db: number, key: Buffer): void {
+    this.stats.expiredKeys++;
+    if (this.listeners.length === 0) return;
+    const cmd = this.config.getBool('lazyfree-lazy-expire') ? 'UNLINK' : 'DEL';
+    const items: Propagation[] = [{ db, argv: [Buffer.from(cmd), key] }];
+    for (const l of this.listeners) l(items);
+  }
+
+  /** FLUSHALL with save rules: Redis discards a running BGSAVE and saves the empty dataset. */
+  afterFlushAll(): void {
+    if (this.config.saveRules().length === 0) return;
+    if (this.rdb.inProgress) this.rdb.discardRunning();
+    try { this.rdb.saveSync(); } catch { /* logged by saveSync; FLUSHALL itself succeeded */ }
+    this.rdb.dirty++;
+  }
+
+  private cron(): void {
+    const ks = this.keyspace;
+    ks.now = Date.now();
+    ks.activeExpireCycle(this.config.getInt('forkless-expire-budget-ms'));
+    if (this.config.getBool('activerehashing')) ks.cron(1);
+    this.rdb.cron(false);
+  }
+
+  /**
+   * SHUTDOWN semantics: stop the cron, stop a running BGSAVE, save when save rules exist (or when
+   * asked), stop workers. A failed save keeps the engine open and rethrows, as Redis refuses to
+   * exit when the final save fails.
+   */
+  async shutdown(opts: ShutdownOptions = {}): Promise<void> {
+    if (this.closed) return;
+    if (this.shuttingDown) return this.shuttingDown;
+    this.shuttingDown = (async () => {
+      this.log('warning', 'User requested shutdown...');
+      if (this.rdb.inProgress) {
+        this.log('warning', 'There is a child saving an .rdb. Killing it!');
+        this.rdb.discardRunning();
+        await this.rdb.waitIdle();
+      }
+      const save = opts.nosave ? false : opts.save ? true : this.config.saveRules().length > 0;
+      if (save) {
+        this.log('notice', 'Saving the final RDB snapshot before exiting.');
+        this.rdb.saveSync();
+      }
+      if (this.cronTimer) clearInterval(this.cronTimer);
+      this.cronTimer = null;
+      await this.rdb.close();
+      this.closed = true;
+      this.log('warning', 'Redis is now ready to exit, bye bye...');
+    })();
+    try {
+      await this.shuttingDown;
+    } finally {
+      this.shuttingDown = null;
+    }
+  }
+
+  get isClosed(): boolean { return this.closed; }
+
+  /**
+   * True when a plain SET may skip the dispatcher (embedded fast path): nothing subscribes to
+   * propagation and no MISCONF condition can refuse writes.
+   */
+  fastWritesAllowed(): boolean {
+    return !this.closed && this.listeners.length === 0 && this.rdb.lastBgsaveOk;
+  }
+}

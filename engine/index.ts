@@ -1,0 +1,131 @@
+/**
+ * forkless, embedded: the engine in your process, commands as synchronous calls.
+ *
+ *   import { open } from 'forkless';
+ *   const db = await open({ dir: './data', save: '', appendonly: 'no' });
+ *   db.call('SET', 'k', 'v');               // 'OK'
+ *   db.call('GET', 'k');                    // <Buffer 76>
+ *   db.get('k'); db.set('k', 'v');          // typed fast paths, same semantics
+ *   await db.close();                       // SHUTDOWN: saves when save rules exist
+ *
+ * Config keys are redis.conf directive names with Redis's value syntax (strings or numbers).
+ * Replies: simple string -> string, bulk -> Buffer (a copy: safe to keep), nil -> null,
+ * integer -> number (bigint beyond 2^53), array -> array; an error reply is thrown as ReplyError
+ * whose message is Redis's exact error text.
+ */
+import { Engine } from './engine.js';
+import { ReplyError } from './errors.js';
+import type { ConfigValue } from './config.js';
+import { DoubleReply, MapReply, NilArray, RawReply, SetReply, VerbatimReply, type ClientState, type Reply } from './commands/types.js';
+import { NO_EXPIRE } from './keyspace/api.js';
+import { formatDouble } from './commands/args.js';
+
+export { ReplyError, ForklessError, CorruptFileError, PersistenceIOError, ConfigError, StoreError } from './errors.js';
+export { Engine } from './engine.js';
+
+export type OpenOptions = Record<string, ConfigValue | undefined>;
+export type Arg = string | Buffer | Uint8Array | number | bigint;
+export type CallResult = string | Buffer | null | number | bigint | CallResult[];
+
+const SCRATCH_BYTES = 64 * 1024;
+
+/** Converts a command reply into the embedded API's JS values (throws error replies). */
+function toResult(r: Reply): CallResult {
+  if (r === null) return null;
+  if (typeof r === 'string' || typeof r === 'number' || typeof r === 'bigint') return r;
+  if (Buffer.isBuffer(r)) return Buffer.from(r);
+  if (Array.isArray(r)) return r.map(toResult);
+  if (r instanceof ReplyError) throw r;
+  if (r instanceof NilArray) return null;
+  if (r instanceof DoubleReply) return Buffer.from(formatDouble(r.value));
+  if (r instanceof MapReply) return r.entries.flatMap(([k, v]) => [toResult(k), toResult(v)]);
+  if (r instanceof SetReply) return r.items.map(toResult);
+  if (r instanceof VerbatimReply) return Buffer.from(r.text);
+  if (r instanceof RawReply) return Buffer.from(r.bytes);
+  return Buffer.from(r as Uint8Array);
+}
+
+function toArg(a: Arg): Buffer {
+  if (typeof a === 'string') return Buffer.from(a);
+  if (typeof a === 'number' || typeof a === 'bigint') return Buffer.from(String(a));
+  return Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+export class Forkless {
+  readonly engine: Engine;
+  private readonly client: ClientState;
+  private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+
+  constructor(engine: Engine) {
+    this.engine = engine;
+    this.client = engine.newClientState();
+  }
+
+  /** Runs any command on the caller's thread. */
+  call(command: string, ...args: Arg[]): CallResult {
+    const argv = new Array<Buffer>(args.length + 1);
+    argv[0] = Buffer.from(command);
+    for (let i = 0; i < args.length; i++) argv[i + 1] = toArg(args[i]);
+    return toResult(this.engine.execute(this.client, argv));
+  }
+
+  /** Key bytes without allocating: strings are encoded into a reused scratch buffer. */
+  private keyBytes(key: string | Uint8Array): Uint8Array {
+    if (typeof key !== 'string') return key;
+    if (key.length * 3 <= SCRATCH_BYTES) {
+      const n = this.scratch.write(key, 0, 'utf8');
+      return this.scratch.subarray(0, n);
+    }
+    return Buffer.from(key);
+  }
+
+  /** GET fast path: same reply and errors as call('GET', key). */
+  get(key: string | Uint8Array): Buffer | null {
+    const e = this.engine;
+    if (e.isClosed) throw new ReplyError('ERR the engine is closed');
+    const ks = e.keyspace;
+    ks.now = Date.now();
+    const v = ks.getString(this.client.db, this.keyBytes(key));
+    e.stats.totalCommands++;
+    return v === null ? null : Buffer.from(v);
+  }
+
+  /** SET fast path without options: same effect and propagation as call('SET', key, value). */
+  set(key: string | Uint8Array, value: string | Uint8Array): 'OK' {
+    const e = this.engine;
+    if (!e.fastWritesAllowed()) return this.call('SET', key, value) as 'OK';
+    e.keyspace.now = Date.now();
+    let used = 0;
+    let k: Uint8Array;
+    if (typeof key === 'string' && key.length * 3 <= SCRATCH_BYTES / 2) {
+      used = this.scratch.write(key, 0, 'utf8');
+      k = this.scratch.subarray(0, used);
+    } else k = typeof key === 'string' ? Buffer.from(key) : key;
+    let v: Uint8Array;
+    if (typeof value === 'string' && value.length * 3 <= SCRATCH_BYTES - used) {
+      const n = this.scratch.write(value, used, 'utf8');
+      v = this.scratch.subarray(used, used + n);
+    } else v = typeof value === 'string' ? Buffer.from(value) : value;
+    e.keyspace.setString(this.client.db, k, v, NO_EXPIRE);
+    e.rdb.dirty++;
+    e.stats.totalCommands++;
+    return 'OK';
+  }
+
+  /** Resolves when every write acknowledged so far is as durable as appendfsync promises. */
+  async durable(): Promise<void> { /* no AOF yet: nothing is pending */ }
+
+  /** SHUTDOWN semantics: save when save rules exist, stop workers, release memory. */
+  async close(): Promise<void> { await this.engine.shutdown({}); }
+}
+
+/**
+ * Opens (or creates) a database in `dir`, loading dump.rdb if present. Embedded defaults differ
+ * from the server's only in logging: loglevel `warning` unless configured.
+ */
+export async function open(config: OpenOptions = {}): Promise<Forkless> {
+  const cfg: OpenOptions = { loglevel: 'warning', ...config };
+  const engine = new Engine(cfg);
+  engine.start();
+  return new Forkless(engine);
+}
