@@ -537,29 +537,40 @@ function splitPrecision(s: string): [string, number] {
   return [mant, exp];
 }
 
+/** round(x × 10^s) for any integer s, to nearest with ties to even, on the exact value. */
+function roundScaled(x: BinaryFloat, s: number): bigint {
+  if (s >= 0) return scaledDecimal(x, s);
+  const p10 = 10n ** BigInt(-s);
+  const num = x.e >= 0 ? x.m << BigInt(x.e) : x.m;
+  const den = x.e >= 0 ? p10 : p10 << BigInt(-x.e);
+  let q = num / den;
+  const r2 = (num - q * den) * 2n;
+  if (r2 > den || (r2 === den && (q & 1n) === 1n)) q += 1n;
+  return q;
+}
+
+/** Is the exact value of x (positive, finite) at least 10^k? */
+function atLeastPow10(x: BinaryFloat, k: number): boolean {
+  // x = m·2^e against 10^k, both sides scaled to integers.
+  let lhs = x.m;
+  let rhs = 1n;
+  if (x.e >= 0) lhs <<= BigInt(x.e); else rhs <<= BigInt(-x.e);
+  if (k >= 0) rhs *= 10n ** BigInt(k); else lhs *= 10n ** BigInt(-k);
+  return lhs >= rhs;
+}
+
 /** 17 significant digits of a positive double, rounded half to even on its exact value. */
 function exactPrecision17(a: number): [string, number] {
   const x = doubleToBinary(a);
-  // Decimal exponent estimate, then fix it up so the result has exactly 17 digits.
   let exp = Math.floor(Math.log10(a));
-  for (;;) {
-    const shift = 16 - exp; // value × 10^shift should have 17 integer digits
-    let q: bigint;
-    if (shift >= 0) {
-      q = scaledDecimal(x, shift);
-    } else {
-      const p10 = 10n ** BigInt(-shift);
-      // exact value / 10^-shift, rounded half to even
-      const num = x.e >= 0 ? x.m << BigInt(x.e) : x.m;
-      const den = x.e >= 0 ? p10 : p10 << BigInt(-x.e);
-      q = num / den;
-      const r2 = (num - q * den) * 2n;
-      if (r2 > den || (r2 === den && (q & 1n) === 1n)) q += 1n;
-    }
-    const s = q.toString();
-    if (s.length === 17) return [s, exp];
-    if (s.length > 17) exp += 1; else exp -= 1;
+  while (!atLeastPow10(x, exp)) exp--;
+  while (atLeastPow10(x, exp + 1)) exp++;
+  let digits = roundScaled(x, 16 - exp).toString();
+  if (digits.length > 17) { // rounded up to the next power of ten
+    digits = digits.slice(0, 17);
+    exp++;
   }
+  return [digits, exp];
 }
 
 /** %g rendering of `digits` (significant digits, no point) × 10^exp with precision P. */

@@ -278,10 +278,12 @@ const SAFE_CURSOR_MASK = (1n << 53n) - 1n;
 
 /**
  * SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]
- * Why the loop: one keyspace step visits a few buckets, which may hold nothing. Like Redis we keep
- * stepping until COUNT keys were gathered, the scan is complete, or 10×COUNT steps were spent (so a
- * sparse table cannot make one call take long). MATCH and TYPE filter afterwards, which is why a
- * SCAN reply may hold fewer keys than COUNT, or none, while the cursor is not yet 0.
+ * One keyspace scan call does Redis's loop (visit buckets until COUNT keys were gathered, the scan
+ * wrapped to 0, or 10×COUNT buckets were looked at, so a sparse table cannot make one call slow).
+ * MATCH and TYPE filter afterwards, which is why a reply may hold fewer keys than COUNT, or none,
+ * while the cursor is not yet 0. Cursors are unsigned 64-bit in Redis; the keyspace takes a JS
+ * number, so a cursor above 2^53 is reduced to its low 53 bits (it can only have come from a client
+ * inventing cursors; real ones are bucket indexes).
  */
 function scanCommand(ctx: Ctx, argv: Buffer[]): Reply {
   const start = parseScanCursor(argv[1]!);
@@ -315,12 +317,7 @@ function scanCommand(ctx: Ctx, argv: Buffer[]): Reply {
     keys.push(Buffer.from(key));
     types.push(type);
   };
-  let cursor = start <= SAFE_CURSOR_MASK ? Number(start) : Number(start & SAFE_CURSOR_MASK);
-  const stepHint = Math.min(count, 0x7fffffff);
-  let budget = count * 10;
-  do {
-    cursor = ks.scan(db, cursor, stepHint, visit);
-  } while (cursor !== 0 && budget-- > 0 && keys.length < count);
+  const cursor = ks.scan(db, Number(start & SAFE_CURSOR_MASK), count, visit);
 
   const out: Buffer[] = [];
   for (let k = 0; k < keys.length; k++) {

@@ -1,0 +1,59 @@
+/**
+ * Runs commands through the Dispatcher over a keyspace, the way the engine will: one client, the
+ * clock read once per command and given to both the keyspace and the handler.
+ */
+import { Dispatcher, type DispatchResult } from '../../engine/commands/dispatch.js';
+import type { EngineLike } from '../../engine/commands/engine-like.js';
+import { buildCommandTable } from '../../engine/commands/table.js';
+import type { ClientState, Propagation, Reply } from '../../engine/commands/types.js';
+import type { Keyspace } from '../../engine/keyspace/api.js';
+import { ModelKeyspace } from './model-keyspace.js';
+import type { Arg } from './resp-client.js';
+
+export interface Harness {
+  readonly engine: EngineLike & { flushAllCalls: number };
+  readonly dispatcher: Dispatcher<EngineLike>;
+  readonly client: ClientState;
+  /** Fixed clock when set, else Date.now(). */
+  clock: number | null;
+  /** Runs argv, returns the reply (copying the reused result). */
+  run(...argv: Arg[]): Reply;
+  /** Runs argv, returns a copy of the full DispatchResult. */
+  exec(...argv: Arg[]): DispatchResult;
+  /** Every propagation so far, as [db, 'ARG ARG ...'] strings for easy assertions. */
+  readonly log: Array<[number, string]>;
+}
+
+export function toArgv(argv: readonly Arg[]): Buffer[] {
+  return argv.map((a) => (Buffer.isBuffer(a) ? a : Buffer.from(String(a), 'latin1')));
+}
+
+export function showPropagation(p: Propagation): string {
+  return p.argv.map((b) => b.toString('latin1')).join(' ');
+}
+
+export function makeHarness(keyspace: Keyspace = new ModelKeyspace()): Harness {
+  const engine = {
+    keyspace,
+    databases: keyspace.databases,
+    flushAllCalls: 0,
+    afterFlushAll(): void { engine.flushAllCalls++; },
+  };
+  const dispatcher = new Dispatcher<EngineLike>(engine, buildCommandTable());
+  const client: ClientState = { id: 1, db: 0, resp: 2, name: null, multi: null };
+  const log: Array<[number, string]> = [];
+  const h: Harness = {
+    engine, dispatcher, client, clock: null, log,
+    exec(...argv: Arg[]): DispatchResult {
+      const now = h.clock ?? Date.now();
+      keyspace.now = now;
+      const r = dispatcher.dispatch(client, toArgv(argv), now);
+      for (const p of r.propagated) log.push([p.db, showPropagation(p)]);
+      return { reply: r.reply, dirty: r.dirty, propagated: [...r.propagated] };
+    },
+    run(...argv: Arg[]): Reply {
+      return h.exec(...argv).reply;
+    },
+  };
+  return h;
+}
