@@ -137,17 +137,28 @@ export async function startServer(port: MapPort | ServerEnginePort = new MapPort
   return { server, port: addrs[0]!.port, engine: port };
 }
 
+export function encodeCommand(...args: Array<string | Buffer>): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+  for (const a of args) {
+    const b = typeof a === 'string' ? Buffer.from(a) : a;
+    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
+  }
+  return Buffer.concat(parts);
+}
+
 /** A raw socket client that collects everything the server sends until it closes. */
 export class RawClient {
   readonly socket: net.Socket;
-  data = Buffer.alloc(0);
   closed = false;
+  private chunks: Buffer[] = [];
+  private total = 0;
   private waiters: Array<() => void> = [];
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
     socket.on('data', (d: Buffer) => {
-      this.data = Buffer.concat([this.data, d]);
+      this.chunks.push(d);
+      this.total += d.length;
       this.wake();
     });
     socket.on('close', () => {
@@ -155,6 +166,21 @@ export class RawClient {
       this.wake();
     });
     socket.on('error', () => { /* surfaces as close */ });
+  }
+
+  /** Everything received so far (assign an empty Buffer to forget it). */
+  get data(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
+
+  set data(b: Buffer) {
+    this.chunks = b.length > 0 ? [b] : [];
+    this.total = b.length;
+  }
+
+  get length(): number {
+    return this.total;
   }
 
   static connect(port: number): Promise<RawClient> {
@@ -188,13 +214,32 @@ export class RawClient {
   }
 
   /** Waits for at least `n` bytes. */
-  bytes(n: number, ms = 5000): Promise<string> {
-    return this.until((d) => d.length >= n, ms);
+  async bytes(n: number, ms = 5000): Promise<string> {
+    const deadline = Date.now() + ms;
+    while (this.total < n && !this.closed && Date.now() < deadline) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => { clearTimeout(t); r(); });
+      });
+    }
+    return this.data.toString('latin1');
   }
 
   /** Waits for the text to contain `s`. */
   contains(s: string, ms = 5000): Promise<string> {
     return this.until((d) => d.toString('latin1').includes(s), ms);
+  }
+
+  /** Waits for `n` complete replies. */
+  replies(n = 1, ms = 5000): Promise<string> {
+    return this.until((d) => countReplies(d) >= n, ms);
+  }
+
+  /** Sends a command and returns its reply (forgetting earlier bytes). */
+  async ask(...args: Array<string | Buffer>): Promise<string> {
+    this.data = Buffer.alloc(0);
+    this.write(encodeCommand(...args));
+    return this.replies(1);
   }
 
   waitClosed(ms = 5000): Promise<string> {
@@ -229,6 +274,53 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(p));
     });
   });
+}
+
+/**
+ * End offset of the RESP2/RESP3 reply starting at `pos`, or -1 if it is incomplete. Used by tests
+ * to wait for whole replies.
+ */
+export function replyEnd(b: Buffer, pos = 0): number {
+  if (pos >= b.length) return -1;
+  const cr = b.indexOf('\r\n', pos);
+  if (cr === -1) return -1;
+  const type = String.fromCharCode(b[pos]!);
+  const line = b.toString('latin1', pos + 1, cr);
+  const next = cr + 2;
+  switch (type) {
+    case '+': case '-': case ':': case ',': case '_': case '#': case '(':
+      return next;
+    case '$': case '=': case '!': {
+      const n = Number(line);
+      if (n < 0) return next;
+      return b.length >= next + n + 2 ? next + n + 2 : -1;
+    }
+    case '*': case '~': case '>': case '%': case '|': {
+      let n = Number(line);
+      if (n < 0) return next;
+      if (type === '%' || type === '|') n *= 2;
+      let p = next;
+      for (let i = 0; i < n; i++) {
+        p = replyEnd(b, p);
+        if (p === -1) return -1;
+      }
+      return p;
+    }
+    default:
+      return -1;
+  }
+}
+
+/** Number of complete replies at the start of `b`. */
+export function countReplies(b: Buffer): number {
+  let n = 0;
+  for (let p = 0; p < b.length;) {
+    const e = replyEnd(b, p);
+    if (e === -1) break;
+    n++;
+    p = e;
+  }
+  return n;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -142,7 +142,7 @@ export class Connection {
         continue;
       }
       if (r === PROTOCOL_ERROR) {
-        if (!this.replyOff && !this.skipThis) this.out.errorLatin1(p.error);
+        if (!this.replyOff && !this.skipThis) this.out.errorLatin1('ERR ' + p.error);
         this.server.log('verbose', `Protocol error (${p.error}) from client: ${this.infoString()}`);
         this.closeAfterReply = true;
         break;
@@ -163,8 +163,7 @@ export class Connection {
 
   /** Runs one command; its reply goes to the output buffer. */
   runCommand(argv: Buffer[]): void {
-    const skip = this.replyOff || this.skipThis;
-    const mark = skip ? this.out.mark() : 0;
+    const mark = this.out.mark();
     this.lastCommand = argv[0]!;
     this.lastSubcommand = argv.length > 1 ? argv[1]! : null;
     const kind = classifyCommand(argv[0]!);
@@ -181,7 +180,8 @@ export class Connection {
     } else {
       this.execute(argv);
     }
-    if (skip) this.out.rollback(mark);
+    // CLIENT REPLY: decided after the command ran (CLIENT REPLY ON's own +OK goes out).
+    if (this.replyOff || this.skipThis) this.out.rollback(mark);
     this.skipThis = this.skipNext;
     this.skipNext = false;
   }
