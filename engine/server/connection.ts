@@ -153,9 +153,13 @@ export class Connection {
         return;
       }
     }
+    // Redis closes a CLOSE_AFTER_REPLY client once its pending output is written; with nothing
+    // pending (CLIENT REPLY OFF/SKIP swallowed the reply) that never happens and the connection
+    // just stops processing input. Same here.
+    const pending = this.out.length > 0 || this.socket.writableLength > 0;
     this.flush();
     if (this.closeAfterReply) {
-      this.endAfterWrite();
+      if (pending) this.endAfterWrite();
     } else if (this.socket.writableLength > this.server.outputPauseBytes) {
       this.suspend();
     }
