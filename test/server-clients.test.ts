@@ -1,0 +1,180 @@
+/**
+ * Real clients against the front end (in-test Map engine): redis-cli (RESP2 and -3, pipe mode),
+ * redis-benchmark, ioredis and node-redis v4, unchanged.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { MapPort, redisTool, startServer } from './server-helpers.js';
+import type { RespServer } from '../engine/server/server.js';
+
+const cli = redisTool('redis-cli');
+const bench = redisTool('redis-benchmark');
+
+function run(bin: string, args: string[], input?: string | Buffer, timeoutMs = 60000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    assert.match(e instanceof Error ? e.message : String(e), re);
+    return;
+  }
+  assert.unreachable('expected a rejection');
+}
+
+async function withServer(fn: (port: number, engine: MapPort, server: RespServer) => Promise<void>, engine = new MapPort()): Promise<void> {
+  const { server, port } = await startServer(engine);
+  try {
+    await fn(port, engine, server);
+  } finally {
+    await server.close();
+  }
+}
+
+// ---- redis-cli ------------------------------------------------------------------------------
+
+test('redis-cli: commands, binary values, errors, RESP3', async () => {
+  if (cli === null) return;
+  await withServer(async (port) => {
+    const c = (...args: string[]) => run(cli, ['-p', String(port), ...args]);
+    assert.is((await c('PING')).stdout, 'PONG\n');
+    assert.is((await c('SET', 'greeting', 'hello world')).stdout, 'OK\n');
+    assert.is((await c('GET', 'greeting')).stdout, 'hello world\n');
+    assert.is((await c('INCR', 'n')).stdout, '1\n');
+    assert.is((await c('GET', 'nokey')).stdout, '\n');
+    assert.is((await c('--no-raw', 'GET', 'nokey')).stdout, '(nil)\n');
+    assert.match((await c('FROB')).stdout, /ERR unknown command 'FROB'/);
+    // -x reads the last argument from stdin (binary, with a trailing newline kept).
+    assert.is((await run(cli, ['-p', String(port), '-x', 'SET', 'bin'], Buffer.from([0, 1, 2, 255]))).stdout, 'OK\n');
+    assert.is((await c('STRLEN', 'bin')).stdout, '4\n');
+    const hello = await c('-3', 'HELLO', '3');
+    assert.match(hello.stdout, /^server redis\nversion 7\.0\.15\nproto 3\nid \d+\nmode standalone\nrole master\nmodules \n$/);
+    assert.is((await c('-3', '--no-raw', 'GET', 'nokey')).stdout, '(nil)\n');
+    assert.match((await c('CLIENT', 'LIST')).stdout, /^id=\d+ addr=127\.0\.0\.1:\d+ .* cmd=client\|list user=default redir=-1 resp=2\n$/);
+  });
+});
+
+test('redis-cli: interactive-style stdin session and pipe mode', async () => {
+  if (cli === null) return;
+  await withServer(async (port, engine) => {
+    // Commands on stdin, one per line (quoted arguments as the inline syntax).
+    const session = await run(cli, ['-p', String(port)], 'SET "a key" "a value"\nGET "a key"\nPING\n');
+    assert.is(session.stdout, 'OK\na value\nPONG\n');
+    // --pipe: raw protocol with a final ECHO handshake.
+    let proto = '';
+    for (let i = 0; i < 5000; i++) {
+      const k = `key:${i}`, v = `value:${i}`;
+      proto += `*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n`;
+    }
+    const piped = await run(cli, ['-p', String(port), '--pipe'], proto);
+    assert.match(piped.stdout, /errors: 0, replies: 5000/);
+    assert.is(engine.data.get('key:4999')?.toString(), 'value:4999');
+  });
+});
+
+test('redis-cli: AUTH via -a and --user/--pass, NOAUTH without', async () => {
+  if (cli === null) return;
+  const engine = new MapPort();
+  engine.settings.set('requirepass', 'pw');
+  await withServer(async (port) => {
+    assert.match((await run(cli, ['-p', String(port), 'GET', 'x'])).stdout, /NOAUTH Authentication required/);
+    assert.is((await run(cli, ['-p', String(port), '-a', 'pw', '--no-auth-warning', 'PING'])).stdout, 'PONG\n');
+    assert.is((await run(cli, ['-p', String(port), '--user', 'default', '--pass', 'pw', '--no-auth-warning', 'PING'])).stdout, 'PONG\n');
+    const bad = await run(cli, ['-p', String(port), '-a', 'nope', '--no-auth-warning', 'PING']);
+    assert.match(bad.stdout + bad.stderr, /WRONGPASS|NOAUTH/);
+  }, engine);
+});
+
+// ---- redis-benchmark ------------------------------------------------------------------------
+
+test('redis-benchmark: SET/GET with and without pipelining', async () => {
+  if (bench === null) return;
+  await withServer(async (port) => {
+    for (const p of ['1', '16']) {
+      const r = await run(bench, ['-p', String(port), '-t', 'set,get', '-n', '20000', '-c', '20', '-P', p, '-q']);
+      assert.is(r.code, 0, r.stderr);
+      assert.match(r.stdout, /SET: [\d.]+ requests per second/);
+      assert.match(r.stdout, /GET: [\d.]+ requests per second/);
+    }
+  });
+});
+
+// ---- ioredis --------------------------------------------------------------------------------
+
+test('ioredis: commands, pipeline, big values, errors, connection name, password', async () => {
+  const engine = new MapPort();
+  engine.settings.set('requirepass', 'pw');
+  await withServer(async (port, _engine, server) => {
+    const r = new Redis({ port, host: '127.0.0.1', password: 'pw', connectionName: 'io-test', lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await r.connect();
+      assert.is(await r.ping(), 'PONG');
+      assert.is(await r.set('k', 'v'), 'OK');
+      assert.is(await r.get('k'), 'v');
+      assert.is(await r.get('none'), null);
+      assert.is(await r.incr('ctr'), 1);
+      const big = Buffer.alloc(3 * 1024 * 1024, 7);
+      await r.set('big', big);
+      const back = await r.getBuffer('big');
+      assert.ok(back !== null && back.equals(big));
+      const pipe = r.pipeline();
+      for (let i = 0; i < 1000; i++) pipe.incr('pipe');
+      const results = await pipe.exec();
+      assert.is(results!.length, 1000);
+      assert.equal(results![999], [null, 1000]);
+      await rejects(() => r.call('FROB'), /unknown command 'FROB'/);
+      assert.is(await r.client('GETNAME'), 'io-test');
+      assert.ok(server.connections().some((c) => c.client.name === 'io-test'));
+    } finally {
+      r.disconnect();
+    }
+  }, engine);
+});
+
+// ---- node-redis v4 ---------------------------------------------------------------------------
+
+test('node-redis v4: commands, pipelining, MULTI, errors, AUTH, client name', async () => {
+  const engine = new MapPort();
+  engine.settings.set('requirepass', 'pw');
+  await withServer(async (port) => {
+    const client = createClient({ url: `redis://default:pw@127.0.0.1:${port}`, name: 'nr-test' });
+    client.on('error', () => { /* reported through the awaited calls */ });
+    await client.connect();
+    try {
+      assert.is(await client.ping(), 'PONG');
+      assert.is(await client.set('k', 'v'), 'OK');
+      assert.is(await client.get('k'), 'v');
+      assert.is(await client.get('none'), null);
+      const many = await Promise.all(Array.from({ length: 500 }, () => client.incr('n')));
+      assert.is(many[499], 500);
+      const tx = await client.multi().set('a', '1').get('a').exec();
+      assert.equal(tx, ['OK', '1']);
+      await rejects(() => client.sendCommand(['FROB']), /unknown command/);
+      assert.is(await client.clientGetName(), 'nr-test');
+      const big = 'x'.repeat(2 * 1024 * 1024);
+      await client.set('big', big);
+      assert.is((await client.get('big'))?.length, big.length);
+    } finally {
+      await client.quit();
+    }
+  }, engine);
+});
+
+test.run();
