@@ -201,6 +201,29 @@ test('argv views of earlier commands survive later carries', () => {
   assert.equal(parseChunks(input, cuts).commands, expected);
 });
 
+test('inline lines: the zero-copy fast path splits exactly like splitArgs', () => {
+  let seed = 99;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = ['a', 'b', ' ', ' ', '\t', '\r', '\v', '\f', '"', "'", '\\', 'x', '\0'];
+  for (let i = 0; i < 3000; i++) {
+    let line = '';
+    const len = rnd(12);
+    for (let j = 0; j < len; j++) line += alphabet[rnd(alphabet.length)];
+    if (line.trim() === '' || line.startsWith('*')) continue;
+    const bytes = Buffer.from(line + '\n', 'latin1');
+    const expected = splitArgs(bytes, 0, bytes.length - 1 - (line.endsWith('\r') ? 1 : 0));
+    const out = whole(bytes);
+    if (expected === null) {
+      assert.is(out.error, 'Protocol error: unbalanced quotes in request', JSON.stringify(line));
+    } else {
+      assert.equal(out.commands, expected.length === 0 ? [] : [expected.map((b) => b.toString('latin1'))], JSON.stringify(line));
+    }
+  }
+});
+
 test('splitArgs and repr round trip', () => {
   const raw = Buffer.from([0x61, 0x20, 0x22, 0x5c, 0x0a, 0xff, 0x00]);
   const quoted = reprBytes(raw);

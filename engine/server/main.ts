@@ -106,10 +106,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   let exiting = false;
   const server = new RespServer(port, {
-    onShutdown: () => {
-      port.log('warning', 'Redis is now ready to exit, bye bye...');
-      process.exit(0);
-    },
+    onShutdown: () => process.exit(0),
   });
   try {
     await server.listen();
@@ -127,11 +124,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (exiting) return;
     exiting = true;
     port.log('warning', `Received ${sig} scheduling shutdown...`);
-    port.log('warning', 'User requested shutdown...');
     port.shutdown({}).then(
       async () => {
         await server.close();
-        port.log('warning', 'Redis is now ready to exit, bye bye...');
         process.exit(0);
       },
       (e: unknown) => {

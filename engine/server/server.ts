@@ -301,7 +301,6 @@ export class RespServer implements ServerFrontEnd {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     conn.held = true;
-    this.log('warning', 'User requested shutdown...');
     this.engine.shutdown(opts).then(
       async () => {
         await this.close();
