@@ -12,6 +12,10 @@ import { ReplyError } from '../engine/errors.js';
 import { MapReply, type ClientState, type Reply } from '../engine/commands/types.js';
 import type { LogLevel, ServerEnginePort, ServerFrontEnd, ShutdownOptions } from '../engine/server/engine-port.js';
 import { RespServer, type ServerOptions } from '../engine/server/server.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open } from '../engine/index.js';
 
 const KNOWN = new Set(['get', 'set', 'ping', 'echo', 'incr', 'del', 'dbsize', 'flushall', 'info', 'config', 'select', 'command', 'multi', 'exec', 'discard', 'mget', 'strlen']);
 
@@ -144,6 +148,29 @@ export function encodeCommand(...args: Array<string | Buffer>): Buffer {
     parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
   }
   return Buffer.concat(parts);
+}
+
+export type EngineKind = 'map' | 'real';
+
+/**
+ * An engine for the server: the in-test Map port, or the real engine (open() in a temporary dir,
+ * persistence off). `settings` are config directives (requirepass, maxclients ...).
+ */
+export async function makeEngine(kind: EngineKind, settings: Record<string, string> = {}): Promise<{ port: ServerEnginePort; close(): Promise<void> }> {
+  if (kind === 'map') {
+    const m = new MapPort();
+    for (const [k, v] of Object.entries(settings)) m.settings.set(k, v);
+    return { port: m, close: async () => { /* nothing held */ } };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'forkless-server-test-'));
+  const db = await open({ dir, save: '', appendonly: 'no', loglevel: 'nothing', ...settings });
+  return {
+    port: db.engine,
+    close: async () => {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A raw socket client that collects everything the server sends until it closes. */
