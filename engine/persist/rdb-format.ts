@@ -286,9 +286,8 @@ export class RdbEncoder {
     return this.checksum ? this.crc.hex() : '0000000000000000';
   }
 
-  /** Hand buffered bytes to the sink now. */
+  /** Hand buffered bytes to the sink now (a no-op after `finish()`, which flushes everything). */
   flush(): void {
-    if (this.done) throw encodeError('RdbEncoder used after finish()');
     const n = this.pos;
     if (n === 0) return;
     if (this.checksum && n > this.crcFrom) this.crc.update(this.buf, this.crcFrom, n - this.crcFrom);

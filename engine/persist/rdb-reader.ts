@@ -243,7 +243,7 @@ class RdbParser {
       if (hi > 0x1fffff) this.fail(start, `Length ${(BigInt(hi) << 32n) | BigInt(lo)} is too large`);
       return hi * 4294967296 + lo;
     }
-    return this.fail(start, `Unknown length encoding ${b} in rdbLoadLen()`);
+    return this.fail(start, `Unknown length encoding ${kind} in rdbLoadLen() (byte 0x${b.toString(16)})`);
   }
 
   /** A count of things that each take at least `minBytes` bytes: rejects counts the file cannot hold. */
