@@ -52,6 +52,10 @@ export class MapPort implements ServerEnginePort {
     this.frontEnd = server;
   }
 
+  isWriteCommand(argv: Buffer[]): boolean {
+    return ['set', 'incr', 'del', 'flushall'].includes(argv[0]!.toString().toLowerCase());
+  }
+
   checkCommand(argv: Buffer[]): ReplyError | null {
     const name = argv[0]!.toString().toLowerCase();
     if (!KNOWN.has(name)) return unknown(argv);

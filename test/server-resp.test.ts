@@ -452,6 +452,48 @@ test('backpressure: a client that does not read stops being read; memory stays b
   });
 });
 
+test('CLIENT PAUSE holds every client until the timeout or CLIENT UNPAUSE', async () => {
+  await withServer(async ({ port }) => {
+    const a = await RawClient.connect(port);
+    const b = await RawClient.connect(port);
+    assert.is(await a.ask('CLIENT', 'PAUSE', '300'), '+OK\r\n');
+    const t0 = Date.now();
+    assert.is(await b.ask('PING'), '+PONG\r\n');
+    assert.ok(Date.now() - t0 >= 250, `answered after ${Date.now() - t0} ms`);
+    assert.is(await a.ask('CLIENT', 'PAUSE', '10000'), '+OK\r\n');
+    b.data = Buffer.alloc(0);
+    b.write(cmd('PING'));
+    await sleep(100);
+    assert.is(b.length, 0);
+    const c = await RawClient.connect(port);
+    c.write(cmd('CLIENT', 'UNPAUSE'));
+    await sleep(100);
+    // UNPAUSE itself waits too: a pause holds everyone. Redis lets CLIENT UNPAUSE through only
+    // because it is not flagged may-replicate in WRITE mode; in ALL mode it blocks as well.
+    assert.is(c.length, 0);
+    a.close(); b.close(); c.close();
+  });
+});
+
+test('CLIENT PAUSE WRITE holds only writes; a held write runs first when the pause ends', async () => {
+  await withServer(async ({ port, server }) => {
+    const a = await RawClient.connect(port);
+    const b = await RawClient.connect(port);
+    assert.is(await a.ask('SET', 'k', '1'), '+OK\r\n');
+    assert.is(await a.ask('CLIENT', 'PAUSE', '5000', 'WRITE'), '+OK\r\n');
+    assert.is(await b.ask('GET', 'k'), '$1\r\n1\r\n');
+    b.data = Buffer.alloc(0);
+    b.write(Buffer.concat([cmd('SET', 'k', '2'), cmd('GET', 'k')]));
+    await sleep(100);
+    assert.is(b.length, 0, 'write held');
+    assert.is(await a.ask('GET', 'k'), '$1\r\n1\r\n');
+    assert.is(await a.ask('CLIENT', 'UNPAUSE'), '+OK\r\n');
+    assert.is(await b.replies(2), '+OK\r\n$1\r\n2\r\n');
+    void server;
+    a.close(); b.close();
+  });
+});
+
 test('clientClosed hook and connection registry', async () => {
   await withServer(async ({ port, server, engine }) => {
     const c = await RawClient.connect(port);

@@ -43,6 +43,9 @@ export class Connection {
   suspended = false;
   /** Processing stopped for another reason (CLIENT PAUSE, SHUTDOWN in progress). */
   held = false;
+  private heldFor: 'pause' | 'shutdown' | null = null;
+  /** A command parsed but not run because of CLIENT PAUSE; it runs first on release. */
+  private deferred: Buffer[] | null = null;
   /** Name of the last command (argv[0]) and its subcommand, for CLIENT LIST cmd=. */
   lastCommand: Buffer | null = null;
   lastSubcommand: Buffer | null = null;
@@ -102,15 +105,32 @@ export class Connection {
     if (this.suspended && this.socket.writableLength <= this.server.outputPauseBytes) {
       this.suspended = false;
       this.server.counters.pausedForOutput--;
+      if (this.held) return;
       this.socket.resume();
       this.process();
     }
   }
 
-  /** Resumes after `held` is cleared. */
-  release(): void {
+  /** Stops running commands (CLIENT PAUSE, SHUTDOWN in progress); the socket stops being read. */
+  hold(reason: 'pause' | 'shutdown'): void {
+    if (this.closed) return;
+    if (this.held) {
+      if (reason === 'shutdown') this.heldFor = reason;
+      return;
+    }
+    this.held = true;
+    this.heldFor = reason;
+    this.socket.pause();
+  }
+
+  /** Undoes hold(reason): reading and command processing resume. */
+  release(reason: 'pause' | 'shutdown'): void {
+    if (!this.held || this.heldFor !== reason) return;
     this.held = false;
-    if (!this.closed && !this.suspended) this.process();
+    this.heldFor = null;
+    if (this.closed || this.suspended) return;
+    this.socket.resume();
+    this.process();
   }
 
   /**
@@ -122,10 +142,27 @@ export class Connection {
     const p = this.parser;
     for (;;) {
       if (this.held || this.closeAfterReply || this.closed) break;
+      if (this.deferred !== null) {
+        const argv = this.deferred;
+        if (this.server.pausedFor(argv)) {
+          this.hold('pause');
+          break;
+        }
+        this.deferred = null;
+        this.runCommand(argv);
+        continue;
+      }
       const r = p.next();
       if (r === COMMAND) {
         if (p.argc === 0) continue;
-        this.runCommand(p.argv());
+        const argv = p.argv();
+        if (this.server.pausedFor(argv)) {
+          // CLIENT PAUSE: this command waits (with its connection) until the pause ends.
+          this.deferred = argv;
+          this.hold('pause');
+          break;
+        }
+        this.runCommand(argv);
         if (this.out.length >= FLUSH_AT) {
           this.flush();
           if (this.socket.writableLength > this.server.outputPauseBytes) {
@@ -204,6 +241,7 @@ export class Connection {
   flush(): void {
     const data = this.out.take();
     if (data !== null && !this.closed) {
+      this.lastInteraction = Date.now(); // as Redis: sending counts as activity for `timeout`
       this.server.counters.totalNetOutputBytes += data.length;
       this.socket.write(data);
       if (this.out.capacity > this.outPeak) this.outPeak = this.out.capacity;

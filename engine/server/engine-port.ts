@@ -50,6 +50,12 @@ export interface ServerEnginePort {
    * Lets an unauthenticated `FOO` get `ERR unknown command` rather than NOAUTH, as in Redis.
    */
   checkCommand?(argv: Buffer[]): ReplyError | null;
+  /**
+   * Whether a command may modify the dataset or be propagated (Redis's write / may-replicate
+   * flags; EXEC counts when its queue holds such commands). CLIENT PAUSE WRITE holds exactly
+   * these; without the hook every command is held.
+   */
+  isWriteCommand?(argv: Buffer[]): boolean;
   /** Called once by the server when it starts, so the engine can reach the front end. */
   attachServer?(server: ServerFrontEnd): void;
 }

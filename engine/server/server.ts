@@ -73,7 +73,9 @@ export class RespServer implements ServerFrontEnd {
   private readonly clients = new Map<number, Connection>();
   private cron: NodeJS.Timeout | null = null;
   private pauseTimer: NodeJS.Timeout | null = null;
-  private paused = false;
+  /** CLIENT PAUSE: 0 none, 1 WRITE, 2 ALL (Redis keeps the stronger type and later end). */
+  private pauseType = 0;
+  private pauseEnd = 0;
   private shuttingDown = false;
   private lastSecurityWarning = 0;
   private unixPath: string | null = null;
@@ -215,7 +217,6 @@ export class RespServer implements ServerFrontEnd {
     const conn = new Connection(this, socket, client, this.limits, requirepass === '');
     this.clients.set(client.id, conn);
     this.counters.connectedClients = this.clients.size;
-    if (this.paused) conn.held = true;
     this.log('verbose', `Accepted ${conn.addr}`);
   }
 
@@ -278,29 +279,44 @@ export class RespServer implements ServerFrontEnd {
     return new ReplyError(`ERR ${msg}`);
   }
 
-  /** CLIENT PAUSE: no client runs commands until `ms` passed or CLIENT UNPAUSE. WRITE mode pauses
-   * everything too (the front end cannot tell writes apart without the command table). */
-  pauseClients(ms: number, _writeOnly: boolean): void {
-    this.paused = true;
-    for (const c of this.clients.values()) c.held = true;
-    if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
-    this.pauseTimer = setTimeout(() => this.unpauseClients(), ms);
-    this.pauseTimer.unref();
+  /**
+   * CLIENT PAUSE: until `ms` pass or CLIENT UNPAUSE, commands wait (ALL), or only commands that
+   * may write (WRITE; the engine's isWriteCommand decides, every command counts as a write when
+   * the engine cannot tell). A new pause keeps the stronger type and the later end.
+   */
+  pauseClients(ms: number, writeOnly: boolean): void {
+    const type = writeOnly ? 1 : 2;
+    if (type > this.pauseType) this.pauseType = type;
+    const end = Date.now() + ms;
+    if (end > this.pauseEnd || this.pauseTimer === null) {
+      this.pauseEnd = Math.max(end, this.pauseEnd);
+      if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
+      this.pauseTimer = setTimeout(() => this.unpauseClients(), this.pauseEnd - Date.now());
+      this.pauseTimer.unref();
+    }
+  }
+
+  /** Whether `argv` must wait for the current CLIENT PAUSE. */
+  pausedFor(argv: Buffer[]): boolean {
+    if (this.pauseType === 0) return false;
+    if (this.pauseType === 2) return true;
+    if (classifyCommand(argv[0]!) !== CMD_NONE) return false;
+    return this.engine.isWriteCommand?.(argv) ?? true;
   }
 
   unpauseClients(): void {
     if (this.pauseTimer !== null) clearTimeout(this.pauseTimer);
     this.pauseTimer = null;
-    if (!this.paused) return;
-    this.paused = false;
-    for (const c of [...this.clients.values()]) if (c.held) c.release();
+    this.pauseType = 0;
+    this.pauseEnd = 0;
+    for (const c of [...this.clients.values()]) c.release('pause');
   }
 
   /** SHUTDOWN from a client: the engine persists and stops; then we close and exit. */
   shutdownFromClient(conn: Connection, opts: ShutdownOptions): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    conn.held = true;
+    conn.hold('shutdown');
     this.engine.shutdown(opts).then(
       async () => {
         await this.close();
@@ -311,7 +327,7 @@ export class RespServer implements ServerFrontEnd {
         this.log('warning', `Errors trying to shut down the server: ${e instanceof Error ? e.message : String(e)}`);
         if (!conn.closed) {
           conn.out.error('ERR Errors trying to SHUTDOWN. Check logs.');
-          conn.release();
+          conn.release('shutdown');
           conn.flush();
         }
       },
