@@ -75,7 +75,7 @@ export const RDB_TYPE = {
   STREAM_LISTPACKS_2: 19,
 } as const;
 
-/** Human-readable names for error messages (same spelling redis-check-rdb uses). */
+/** Human-readable names for error messages (redis-check-rdb's spelling where it has one). */
 export const RDB_TYPE_NAME: Readonly<Record<number, string>> = {
   0: 'string',
   1: 'list-linked',
@@ -169,8 +169,8 @@ export interface ZsetEntry {
 
 const DEFAULT_BUFFER = 64 * 1024;
 const MIN_BUFFER = 1024;
-/** Copies shorter than this use an index loop; longer ones `Uint8Array.set`. */
-const SMALL_COPY = 32;
+/** Copies shorter than this use an index loop; longer ones `Uint8Array.set` (crossover measured ~20 B). */
+const SMALL_COPY = 20;
 
 function encodeError(message: string): ForklessError {
   return new ForklessError('ERDBENCODE', message);

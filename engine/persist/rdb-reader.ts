@@ -147,7 +147,8 @@ function latin1(b: Uint8Array): string {
 function parseScoreText(b: Uint8Array): number | undefined {
   const s = latin1(b).trim();
   if (s.length === 0) return undefined;
-  const n = Number(s);
+  // Number() also reads JS-only forms (0b101, 0o7) that strtod does not; leave those to parseFloat.
+  const n = /^[+-]?0[bo]/i.test(s) ? NaN : Number(s);
   if (!Number.isNaN(n)) return n;
   const lower = s.toLowerCase();
   const sign = lower[0] === '-' ? -1 : 1;
