@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -197,6 +197,27 @@ test('forkless-server: defaults create ./data; SHUTDOWN exits 0; logfile is hono
     assert.match(text, /- Accepted 127\.0\.0\.1:\d+/);
     assert.is(p.out(), '');
     assert.ok(spawnSync('test', ['-d', join(cwd, 'data')]).status === 0, './data created');
+  } finally {
+    p.child.kill('SIGKILL');
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
+test('forkless-server: unix socket with unixsocketperm', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'forkless-bin-'));
+  const port = await freePort();
+  const sock = join(cwd, 'forkless.sock');
+  const p = startBin(['--port', String(port), '--save', '', '--unixsocket', sock, '--unixsocketperm', '700'], cwd);
+  try {
+    await waitFor(() => p.out().includes(`ready to accept connections at ${sock}`));
+    assert.is(statSync(sock).mode & 0o777, 0o700);
+    const c = await RawClient.connect(sock);
+    assert.is(await c.ask('PING'), '+PONG\r\n');
+    assert.match(await c.ask('CLIENT', 'INFO'), new RegExp(` addr=${sock}:0 laddr=${sock}:0 fd=\\d+ name= .* flags=U `));
+    c.close();
+    p.child.kill('SIGTERM');
+    assert.is(await p.exited, 0);
+    assert.not.ok(existsSync(sock), 'socket file removed on exit');
   } finally {
     p.child.kill('SIGKILL');
     rmSync(cwd, { recursive: true, force: true });

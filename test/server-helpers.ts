@@ -214,9 +214,11 @@ export class RawClient {
     return this.total;
   }
 
-  static connect(port: number): Promise<RawClient> {
+  /** Connects to 127.0.0.1:port, or to a unix socket path. */
+  static connect(port: number | string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ port, host: '127.0.0.1' }, () => resolve(new RawClient(s)));
+      const opts = typeof port === 'string' ? { path: port } : { port, host: '127.0.0.1' };
+      const s = net.connect(opts, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }

@@ -67,6 +67,9 @@ const MULTI_ARG = new Set([
   'latency-tracking-info-percentiles', 'shutdown-on-sigint', 'shutdown-on-sigterm',
 ]);
 
+/** Directives the RESP front end applies itself when the engine's config does not hold them. */
+const FRONT_END_DIRECTIVES = new Set(['unixsocketperm']);
+
 /** Multi-value directives whose repeated lines add up instead of replacing each other. */
 const ACCUMULATE = new Set(['client-output-buffer-limit']);
 
@@ -94,8 +97,10 @@ export class ConfigFileError extends ConfigError {
 export interface LoadedConfig {
   /** Directive → value (multi-value directives joined with spaces), in the form open() takes. */
   values: Record<string, string>;
-  /** Directives Redis knows that forkless ignores. */
+  /** Directives Redis knows that the engine does not (not passed to open()). */
   ignored: string[];
+  /** Their values, for the few the front end applies itself (unixsocketperm). */
+  ignoredValues: Record<string, string>;
   configFile: string | null;
 }
 
@@ -191,6 +196,7 @@ export const engineValidator: DirectiveValidator = (name, value) => {
 export class ConfigReader {
   readonly values: Record<string, string> = {};
   readonly ignored: string[] = [];
+  readonly ignoredValues: Record<string, string> = {};
   private save: string[] | null = null;
 
   constructor(private readonly validate: DirectiveValidator = engineValidator,
@@ -247,7 +253,8 @@ export class ConfigReader {
     if (name === 'save') return this.saveLine(words);
     const value = multi ? words.join(' ') : words[0]!;
     if (!this.known(name)) {
-      this.ignored.push(name);
+      if (!FRONT_END_DIRECTIVES.has(name)) this.ignored.push(name);
+      this.ignoredValues[name] = value;
       return null;
     }
     const reason = this.validate(name, value);
@@ -305,7 +312,7 @@ export function loadConfig(cmd: Extract<CommandLine, { kind: 'run' }>, readStdin
   if (cmd.fromStdin) text += readStdin();
   if (cmd.options !== '') text += '\n' + cmd.options;
   reader.readText(text);
-  return { values: reader.values, ignored: reader.ignored, configFile: cmd.configFile };
+  return { values: reader.values, ignored: reader.ignored, ignoredValues: reader.ignoredValues, configFile: cmd.configFile };
 }
 
 function readConfigFile(path: string): string {

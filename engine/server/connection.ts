@@ -53,6 +53,7 @@ export class Connection {
   readonly laddr: string;
   readonly fd: number;
   readonly isLocal: boolean;
+  readonly isUnix: boolean;
   /** Peak output buffer capacity (CLIENT LIST rbp). */
   outPeak = 0;
   private queued: Buffer[] = [];
@@ -66,6 +67,7 @@ export class Connection {
     this.laddr = formatAddr(socket.localAddress, socket.localPort, socket);
     this.fd = socketFd(socket);
     const ip = normalizeIp(socket.remoteAddress);
+    this.isUnix = ip === undefined;
     this.isLocal = ip === '127.0.0.1' || ip === '::1' || ip === undefined;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -285,6 +287,7 @@ export class Connection {
     let flags = '';
     if (multi !== null) flags += 'x';
     if (this.closeAfterReply) flags += 'c';
+    if (this.isUnix) flags += 'U';
     if (flags === '') flags = 'N';
     let events = '';
     if (!this.suspended && !this.closed) events += 'r';

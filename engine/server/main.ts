@@ -66,8 +66,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   const log = new RedisLog();
   let values: Record<string, string>;
   let ignored: string[];
+  let ignoredValues: Record<string, string>;
   try {
-    ({ values, ignored } = loadConfig(cmd));
+    ({ values, ignored, ignoredValues } = loadConfig(cmd));
   } catch (e) {
     if (e instanceof ConfigFileError) {
       if (e.line === null) log.log('warning', e.message);
@@ -105,7 +106,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
 
   let exiting = false;
+  const perm = ignoredValues['unixsocketperm'];
   const server = new RespServer(port, {
+    ...(perm !== undefined ? { unixSocketPerm: perm } : {}),
     onShutdown: () => process.exit(0),
   });
   try {
@@ -119,6 +122,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   log.log('notice', `Running mode=standalone, port=${server.counters.tcpPort}.`);
   log.log('warning', 'Server initialized');
   log.log('notice', 'Ready to accept connections');
+  const unix = config['unixsocket'];
+  if (unix !== undefined && unix !== '') log.log('notice', `The server is now ready to accept connections at ${unix}`);
 
   const onSignal = (sig: NodeJS.Signals): void => {
     if (exiting) return;

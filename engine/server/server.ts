@@ -24,6 +24,8 @@ export interface ServerOptions {
   bind?: string;
   /** Overrides `unixsocket`. */
   unixSocket?: string;
+  /** Overrides `unixsocketperm` (octal string, e.g. "700"). */
+  unixSocketPerm?: string;
   /** Pause reading a client while this many reply bytes wait in its socket. Default 4 MiB. */
   outputPauseBytes?: number;
   /** Called after a SHUTDOWN command completed (main.ts exits the process here). */
@@ -154,7 +156,7 @@ export class RespServer implements ServerFrontEnd {
       if (existsSync(unix)) unlinkSync(unix);
       await this.listenOn({ path: unix, backlog });
       this.unixPath = unix;
-      const perm = this.cfg('unixsocketperm');
+      const perm = this.opts.unixSocketPerm ?? this.cfg('unixsocketperm');
       if (perm !== undefined && perm !== '' && perm !== '0') chmodSync(unix, parseInt(perm, 8));
     }
     this.cron = setInterval(() => this.serverCron(), 1000);
