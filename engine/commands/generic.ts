@@ -217,7 +217,10 @@ function ttlGeneric(ctx: Ctx, argv: Buffer[], ms: boolean, absolute: boolean): R
   if (at < 0) return at; // -2 missing, -1 persistent
   let ttl = absolute ? at : at - ctx.now;
   if (ttl < 0) ttl = 0;
-  return ms ? ttl : Math.floor((ttl + 500) / 1000);
+  const out = ms ? ttl : Math.floor((ttl + 500) / 1000);
+  // Expire times are doubles in the keyspace: beyond 2^53 ms they are approximate anyway, but the
+  // reply must still be an integer.
+  return Number.isSafeInteger(out) ? out : BigInt(out);
 }
 
 function ttlCommand(ctx: Ctx, argv: Buffer[]): Reply {

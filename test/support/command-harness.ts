@@ -22,6 +22,8 @@ export interface Harness {
   exec(...argv: Arg[]): DispatchResult;
   /** Every propagation so far, as [db, 'ARG ARG ...'] strings for easy assertions. */
   readonly log: Array<[number, string]>;
+  /** The same propagations as the dispatcher returned them (argv arrays copied). */
+  readonly propagations: Propagation[];
 }
 
 export function toArgv(argv: readonly Arg[]): Buffer[] {
@@ -42,13 +44,17 @@ export function makeHarness(keyspace: Keyspace = new ModelKeyspace()): Harness {
   const dispatcher = new Dispatcher<EngineLike>(engine, buildCommandTable());
   const client: ClientState = { id: 1, db: 0, resp: 2, name: null, multi: null };
   const log: Array<[number, string]> = [];
+  const propagations: Propagation[] = [];
   const h: Harness = {
-    engine, dispatcher, client, clock: null, log,
+    engine, dispatcher, client, clock: null, log, propagations,
     exec(...argv: Arg[]): DispatchResult {
       const now = h.clock ?? Date.now();
       keyspace.now = now;
       const r = dispatcher.dispatch(client, toArgv(argv), now);
-      for (const p of r.propagated) log.push([p.db, showPropagation(p)]);
+      for (const p of r.propagated) {
+        log.push([p.db, showPropagation(p)]);
+        propagations.push({ db: p.db, argv: [...p.argv] });
+      }
       return { reply: r.reply, dirty: r.dirty, propagated: [...r.propagated] };
     },
     run(...argv: Arg[]): Reply {
