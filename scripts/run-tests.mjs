@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const pattern = process.argv[2] ? `${process.argv[2]}.*\\.test\\.js$` : '\\.test\\.js$';
+const pattern = process.argv[2] ? `(?:${process.argv[2]})[^/]*\\.test\\.js$` : '\\.test\\.js$';
 const args = [join(root, 'node_modules', 'uvu', 'bin.js'), '--no-color', join(root, 'dist', 'test'), pattern];
 const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
 let out = '';
