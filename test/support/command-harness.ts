@@ -11,6 +11,8 @@ import { ModelKeyspace } from './model-keyspace.js';
 import type { Arg } from './resp-client.js';
 
 export interface Harness {
+  /** A label for messages ('shared', 'model'). */
+  readonly name: string;
   readonly engine: EngineLike & { flushAllCalls: number };
   readonly dispatcher: Dispatcher<EngineLike>;
   readonly client: ClientState;
@@ -34,7 +36,7 @@ export function showPropagation(p: Propagation): string {
   return p.argv.map((b) => b.toString('latin1')).join(' ');
 }
 
-export function makeHarness(keyspace: Keyspace = new ModelKeyspace()): Harness {
+export function makeHarness(keyspace: Keyspace = new ModelKeyspace(), name = 'model'): Harness {
   const engine = {
     keyspace,
     databases: keyspace.databases,
@@ -46,7 +48,7 @@ export function makeHarness(keyspace: Keyspace = new ModelKeyspace()): Harness {
   const log: Array<[number, string]> = [];
   const propagations: Propagation[] = [];
   const h: Harness = {
-    engine, dispatcher, client, clock: null, log, propagations,
+    name, engine, dispatcher, client, clock: null, log, propagations,
     exec(...argv: Arg[]): DispatchResult {
       const now = h.clock ?? Date.now();
       keyspace.now = now;
