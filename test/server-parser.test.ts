@@ -224,6 +224,28 @@ test('inline lines: the zero-copy fast path splits exactly like splitArgs', () =
   }
 });
 
+test('fuzz: arbitrary input never throws, and chunking never changes the outcome', () => {
+  let seed = 4242;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const fragments = ['*', '$', '\r\n', '\r', '\n', '0', '1', '2', '3', '-1', '10', 'SET', 'a', ' ', '"', "'", '\\x4', '\0',
+    '*1\r\n$4\r\nPING\r\n', '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n', 'PING\r\n', '*3\r\n', '$3\r\nabc\r\n', '$0\r\n\r\n'];
+  for (let round = 0; round < 3000; round++) {
+    let text = '';
+    const n = 1 + rnd(25);
+    for (let i = 0; i < n; i++) {
+      text += rnd(8) === 0 ? String.fromCharCode(rnd(256)) : fragments[rnd(fragments.length)]!;
+    }
+    const input = Buffer.from(text, 'latin1');
+    const reference = whole(input);
+    const cuts = Array.from({ length: 1 + rnd(6) }, () => rnd(input.length + 1));
+    const chunked = parseChunks(input, cuts);
+    assert.equal(chunked, reference, JSON.stringify(text));
+  }
+});
+
 test('splitArgs and repr round trip', () => {
   const raw = Buffer.from([0x61, 0x20, 0x22, 0x5c, 0x0a, 0xff, 0x00]);
   const quoted = reprBytes(raw);

@@ -494,6 +494,51 @@ test('CLIENT PAUSE WRITE holds only writes; a held write runs first when the pau
   });
 });
 
+test('garbage on many connections never takes the server down', async () => {
+  await withServer(async ({ port, server }) => {
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pieces = ['*', '$', '\r\n', '2', '-1', '99999999999', 'PING', 'GET', 'CLIENT', 'HELLO', '3', 'AUTH', '"', 'QUIT', 'RESET',
+      '*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n', '*1\r\n$5\r\nHELLO\r\n', '*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n'];
+    for (let i = 0; i < 40; i++) {
+      const c = await RawClient.connect(port);
+      let junk = '';
+      for (let j = 0; j < 1 + rnd(40); j++) junk += rnd(5) === 0 ? String.fromCharCode(rnd(256)) : pieces[rnd(pieces.length)]!;
+      c.write(Buffer.from(junk, 'latin1'));
+      await c.until((_d, closed) => closed, 20);
+      c.close();
+    }
+    await sleep(50);
+    const ok = await RawClient.connect(port);
+    assert.is(await ok.ask('PING'), '+PONG\r\n');
+    ok.close();
+    await sleep(50);
+    assert.is(server.connections().length, 0);
+  });
+});
+
+test('an engine that throws or returns a malformed reply costs one error reply, nothing more', async () => {
+  const engine = new MapPort();
+  const original = engine.execute.bind(engine);
+  engine.execute = (client, argv) => {
+    const name = argv[0]!.toString().toLowerCase();
+    if (name === 'boom') throw new Error('kaboom');
+    if (name === 'bad') return [Buffer.from('partial'), { not: 'a reply' } as unknown as Buffer];
+    return original(client, argv);
+  };
+  await withServer(async ({ port }) => {
+    const c = await RawClient.connect(port);
+    assert.is(await c.ask('BOOM'), '-ERR kaboom\r\n');
+    assert.match(await c.ask('BAD'), /^-ERR not a Reply/);
+    assert.is(await c.ask('PING'), '+PONG\r\n');
+    c.close();
+  }, engine);
+  assert.ok(engine.logs.some(([lvl, msg]) => lvl === 'warning' && msg.includes('kaboom')));
+});
+
 test('clientClosed hook and connection registry', async () => {
   await withServer(async ({ port, server, engine }) => {
     const c = await RawClient.connect(port);

@@ -98,7 +98,17 @@ export class Connection {
       return;
     }
     this.parser.feed(chunk);
-    this.process();
+    this.safely();
+  }
+
+  /** process(), but a bug in it costs this connection, not the server. */
+  private safely(): void {
+    try {
+      this.process();
+    } catch (err) {
+      this.server.log('warning', `Closing client after an internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      this.close();
+    }
   }
 
   private onDrain(): void {
@@ -109,7 +119,7 @@ export class Connection {
       this.server.counters.pausedForOutput--;
       if (this.held) return;
       this.socket.resume();
-      this.process();
+      this.safely();
     }
   }
 
@@ -132,7 +142,7 @@ export class Connection {
     this.heldFor = null;
     if (this.closed || this.suspended) return;
     this.socket.resume();
-    this.process();
+    this.safely();
   }
 
   /**
@@ -231,13 +241,15 @@ export class Connection {
 
   /** Hands a command to the engine and encodes its reply (copying any shared-memory bytes). */
   execute(argv: Buffer[]): void {
-    let reply: Reply;
+    const mark = this.out.mark();
     try {
-      reply = this.server.engine.execute(this.client, argv);
+      const reply: Reply = this.server.engine.execute(this.client, argv);
+      this.out.reply(reply, this.client.resp);
     } catch (err) {
-      reply = this.server.unexpected(err, argv);
+      // A throwing engine or a malformed Reply: drop any half-encoded bytes, answer with an error.
+      this.out.rollback(mark);
+      this.out.reply(this.server.unexpected(err, argv), this.client.resp);
     }
-    this.out.reply(reply, this.client.resp);
   }
 
   flush(): void {
