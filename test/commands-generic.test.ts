@@ -1,12 +1,12 @@
 // Keyspace / database / connection commands, on both keyspaces.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Reply } from '../../engine/commands/types.js';
-import { ReplyError } from '../../engine/errors.js';
-import type { Keyspace } from '../../engine/keyspace/api.js';
-import { makeHarness, type Harness } from '../support/command-harness.js';
-import { KEYSPACES } from '../support/keyspaces.js';
-import { showReply } from '../support/resp-client.js';
+import type { Reply } from '../engine/commands/types.js';
+import { ReplyError } from '../engine/errors.js';
+import type { Keyspace } from '../engine/keyspace/api.js';
+import { makeHarness, type Harness } from './support/command-harness.js';
+import { KEYSPACES } from './support/keyspaces.js';
+import { showReply } from './support/resp-client.js';
 
 const NOW = 1_700_000_000_000;
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');

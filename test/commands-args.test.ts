@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto';
 import {
   argDbIndex, argInt32, errorText, formatDouble, formatDoubleShort, formatLongDoubleHuman, isOpt,
   longDoubleAdd, parseDouble, parseInt64, parseLongDouble,
-} from '../../engine/commands/args.js';
-import { parseScanCursor } from '../../engine/commands/generic.js';
-import { ReplyError } from '../../engine/errors.js';
+} from '../engine/commands/args.js';
+import { parseScanCursor } from '../engine/commands/generic.js';
+import { ReplyError } from '../engine/errors.js';
 
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
 

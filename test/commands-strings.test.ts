@@ -1,13 +1,13 @@
 // String commands: replies, error texts and propagation forms, on both keyspaces.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Reply } from '../../engine/commands/types.js';
-import { MapReply } from '../../engine/commands/types.js';
-import { ReplyError } from '../../engine/errors.js';
-import { makeHarness, type Harness } from '../support/command-harness.js';
-import { KEYSPACES } from '../support/keyspaces.js';
-import { ModelKeyspace } from '../support/model-keyspace.js';
-import { showReply } from '../support/resp-client.js';
+import type { Reply } from '../engine/commands/types.js';
+import { MapReply } from '../engine/commands/types.js';
+import { ReplyError } from '../engine/errors.js';
+import { makeHarness, type Harness } from './support/command-harness.js';
+import { KEYSPACES } from './support/keyspaces.js';
+import { ModelKeyspace } from './support/model-keyspace.js';
+import { showReply } from './support/resp-client.js';
 
 const NOW = 1_700_000_000_000;
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -17,7 +17,7 @@ function err(r: Reply): string {
   return (r as ReplyError).message;
 }
 
-function fresh(make: () => import('../../engine/keyspace/api.js').Keyspace): Harness {
+function fresh(make: () => import('../engine/keyspace/api.js').Keyspace): Harness {
   const h = makeHarness(make());
   h.clock = NOW;
   return h;

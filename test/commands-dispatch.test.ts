@@ -1,14 +1,14 @@
 // The Dispatcher: lookup, arity, Redis's error texts, stats, propagation defaults, nesting, speed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Dispatcher } from '../../engine/commands/dispatch.js';
-import type { EngineLike } from '../../engine/commands/engine-like.js';
-import { buildCommandTable } from '../../engine/commands/table.js';
-import type { ClientState, CommandSpec, Handler, Reply } from '../../engine/commands/types.js';
-import { Errors, ReplyError } from '../../engine/errors.js';
-import { createKeyspace } from '../../engine/keyspace/keyspace.js';
-import { ModelKeyspace } from '../support/model-keyspace.js';
-import { toArgv } from '../support/command-harness.js';
+import { Dispatcher } from '../engine/commands/dispatch.js';
+import type { EngineLike } from '../engine/commands/engine-like.js';
+import { buildCommandTable } from '../engine/commands/table.js';
+import type { ClientState, CommandSpec, Handler, Reply } from '../engine/commands/types.js';
+import { Errors, ReplyError } from '../engine/errors.js';
+import { createKeyspace } from '../engine/keyspace/keyspace.js';
+import { ModelKeyspace } from './support/model-keyspace.js';
+import { toArgv } from './support/command-harness.js';
 
 interface FakeEngine { keyspace: ModelKeyspace; databases: number; afterFlushAll(): void; inner: Dispatcher<FakeEngine> | null }
 

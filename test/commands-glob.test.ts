@@ -1,7 +1,7 @@
 // Glob matcher unit cases (the differential test checks it against redis-server as well).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { globMatch } from '../../engine/commands/glob.js';
+import { globMatch } from '../engine/commands/glob.js';
 
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
 const m = (p: string, s: string, nocase = false): boolean => globMatch(B(p), B(s), nocase);

@@ -20,13 +20,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Reply } from '../../engine/commands/types.js';
-import { ReplyError } from '../../engine/errors.js';
-import { createKeyspace } from '../../engine/keyspace/keyspace.js';
-import { makeHarness, type Harness } from '../support/command-harness.js';
-import { ModelKeyspace } from '../support/model-keyspace.js';
-import { haveRedis, startRedis } from '../support/real-redis.js';
-import { RespClient, RespParser, sameReply, showReply, toResp2, type Arg } from '../support/resp-client.js';
+import type { Reply } from '../engine/commands/types.js';
+import { ReplyError } from '../engine/errors.js';
+import { createKeyspace } from '../engine/keyspace/keyspace.js';
+import { makeHarness, type Harness } from './support/command-harness.js';
+import { ModelKeyspace } from './support/model-keyspace.js';
+import { haveRedis, startRedis } from './support/real-redis.js';
+import { RespClient, RespParser, sameReply, showReply, toResp2, type Arg } from './support/resp-client.js';
 
 // ================================================================================================
 // Random generation
