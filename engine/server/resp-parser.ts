@@ -42,6 +42,8 @@ const UNAUTH_MAX_BULK = 16384;
 const INT_MAX = 2147483647;
 /** Fresh carry regions start at this size (most straddling commands are small). */
 const CARRY_MIN = 16 * 1024;
+/** Carries larger than this are dropped once no partial command needs them. */
+const CARRY_KEEP_MAX = 256 * 1024;
 /** First piece of a new chunk copied behind a carried partial command; doubles while needed. */
 const APPEND_MIN = 1024;
 
@@ -521,6 +523,11 @@ export class RespParser {
     const offsetInChunk = this.pos - this.chunkBase;
     // Bytes of the carry from here on were only copies of chunk bytes nobody was given.
     this.carryUsed = Math.max(this.pos, this.chunkBase);
+    // A carry grown for a big value is let go (views into it keep what they need alive).
+    if (this.carry !== null && this.carry.length > CARRY_KEEP_MAX) {
+      this.carry = null;
+      this.carryUsed = 0;
+    }
     this.inCarry = false;
     this.buf = this.chunk;
     this.pos = offsetInChunk;
