@@ -121,10 +121,10 @@ export class Forkless {
 
 /**
  * Opens (or creates) a database in `dir`, loading dump.rdb if present. Embedded defaults differ
- * from the server's only in logging: loglevel `nothing` (silent) unless configured.
+ * from the server's: none (the server passes its command-line directives through here).
  */
 export async function open(config: OpenOptions = {}): Promise<Forkless> {
-  const cfg: OpenOptions = { loglevel: 'nothing', ...config };
+  const cfg: OpenOptions = { ...config };
   const engine = new Engine(cfg);
   engine.start();
   return new Forkless(engine);
