@@ -135,7 +135,8 @@ function startBin(args: string[], cwd: string): { child: ChildProcess; out: () =
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // 'close', not 'exit': it fires after the child's stdout and stderr have been read to the end.
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   return { child, out: () => out, exited };
 }
 
