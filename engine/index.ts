@@ -69,14 +69,27 @@ export class Forkless {
     return toResult(this.engine.execute(this.client, argv));
   }
 
-  /** Key bytes without allocating: strings are encoded into a reused scratch buffer. */
-  private keyBytes(key: string | Uint8Array): Uint8Array {
-    if (typeof key !== 'string') return key;
-    if (key.length * 3 <= SCRATCH_BYTES) {
-      const n = this.scratch.write(key, 0, 'utf8');
-      return this.scratch.subarray(0, n);
+  /**
+   * Encodes a string into the scratch buffer at `off` without allocating: a plain loop for ASCII
+   * (the common case, several times faster than Buffer#write for short keys), Buffer#write (UTF-8)
+   * otherwise. Returns the end offset, or -1 if it does not fit.
+   */
+  private encode(s: string, off: number): number {
+    const n = s.length;
+    const buf = this.scratch;
+    if (off + n * 3 > SCRATCH_BYTES) return -1;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return off + buf.write(s, off, 'utf8');
+      buf[off + i] = c;
     }
-    return Buffer.from(key);
+    return off + n;
+  }
+
+  private bytes(x: string | Uint8Array, off: number): Uint8Array {
+    if (typeof x !== 'string') return x;
+    const end = this.encode(x, off);
+    return end < 0 ? Buffer.from(x) : this.scratch.subarray(off, end);
   }
 
   /** GET fast path: same reply and errors as call('GET', key). */
@@ -84,28 +97,22 @@ export class Forkless {
     const e = this.engine;
     if (e.isClosed) throw new ReplyError('ERR the engine is closed');
     const ks = e.keyspace;
-    ks.now = Date.now();
-    const v = ks.getString(this.client.db, this.keyBytes(key));
+    ks.now = 0; // read the clock only if the key has a TTL
+    const v = ks.getString(this.client.db, this.bytes(key, 0));
     e.stats.totalCommands++;
-    return v === null ? null : Buffer.from(v);
+    if (v === null) return null;
+    const out = Buffer.allocUnsafe(v.length);
+    out.set(v);
+    return out;
   }
 
   /** SET fast path without options: same effect and propagation as call('SET', key, value). */
   set(key: string | Uint8Array, value: string | Uint8Array): 'OK' {
     const e = this.engine;
     if (!e.fastWritesAllowed()) return this.call('SET', key, value) as 'OK';
-    e.keyspace.now = Date.now();
-    let used = 0;
-    let k: Uint8Array;
-    if (typeof key === 'string' && key.length * 3 <= SCRATCH_BYTES / 2) {
-      used = this.scratch.write(key, 0, 'utf8');
-      k = this.scratch.subarray(0, used);
-    } else k = typeof key === 'string' ? Buffer.from(key) : key;
-    let v: Uint8Array;
-    if (typeof value === 'string' && value.length * 3 <= SCRATCH_BYTES - used) {
-      const n = this.scratch.write(value, used, 'utf8');
-      v = this.scratch.subarray(used, used + n);
-    } else v = typeof value === 'string' ? Buffer.from(value) : value;
+    e.keyspace.now = 0;
+    const k = this.bytes(key, 0);
+    const v = this.bytes(value, k.buffer === this.scratch.buffer ? k.byteOffset - this.scratch.byteOffset + k.length : 0);
     e.keyspace.setString(this.client.db, k, v, NO_EXPIRE);
     e.rdb.dirty++;
     e.stats.totalCommands++;

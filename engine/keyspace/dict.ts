@@ -10,14 +10,16 @@
  * Nothing here passes the copy-on-write barrier: buckets are not in pages, and `next` is an
  * index-only field the snapshot never reads.
  */
-import { REF_OFFSET_MASK, REF_SEGMENT_SHIFT, R_HASH, R_NEXT } from './layout.js';
+import {
+  EXPIRE_BYTES, META_HAS_EXPIRE, RECORD_HEADER, REF_OFFSET_MASK, REF_SEGMENT_SHIFT, R_HASH, R_KLEN, R_META, R_NEXT,
+} from './layout.js';
 
 const MIN_SIZE = 4;
 
 /** Record-field access the dict needs, implemented by the keyspace over the arena views. */
 export interface RecordAccess {
   readonly u32: Uint32Array[];
-  keyEquals(ref: number, key: Uint8Array): boolean;
+  readonly u8: Uint8Array[];
 }
 
 function newTable(size: number): Int32Array {
@@ -52,17 +54,26 @@ export class Dict {
 
   find(key: Uint8Array, hash: number): number {
     if (this.t1 !== null) this.rehashStep();
-    let ref = this.t0[hash & (this.t0.length - 1)];
+    const ref = this.chainFind(this.t0[hash & (this.t0.length - 1)], key, hash);
+    if (ref !== 0 || this.t1 === null) return ref;
+    return this.chainFind(this.t1[hash & (this.t1.length - 1)], key, hash);
+  }
+
+  /** Walks one chain comparing hash, then length, then bytes (the hot loop of every lookup). */
+  private chainFind(ref: number, key: Uint8Array, hash: number): number {
+    const klen = key.length;
     while (ref !== 0) {
-      if (this.hashOf(ref) === hash && this.rec.keyEquals(ref, key)) return ref;
-      ref = this.next(ref);
-    }
-    if (this.t1 !== null) {
-      ref = this.t1[hash & (this.t1.length - 1)];
-      while (ref !== 0) {
-        if (this.hashOf(ref) === hash && this.rec.keyEquals(ref, key)) return ref;
-        ref = this.next(ref);
+      const seg = ref >>> REF_SEGMENT_SHIFT;
+      const u32 = this.rec.u32[seg];
+      const w = (ref & REF_OFFSET_MASK) << 1;
+      if (u32[w + R_HASH] === hash && u32[w + R_KLEN] === klen) {
+        const u8 = this.rec.u8[seg];
+        let off = (w << 2) + RECORD_HEADER + ((u32[w + R_META] & META_HAS_EXPIRE) !== 0 ? EXPIRE_BYTES : 0);
+        let i = 0;
+        while (i < klen && u8[off] === key[i]) { off++; i++; }
+        if (i === klen) return ref;
       }
+      ref = u32[w + R_NEXT];
     }
     return 0;
   }

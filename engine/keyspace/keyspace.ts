@@ -55,6 +55,10 @@ export class SharedKeyspace implements Keyspace {
   readonly databases: number;
   readonly arena: Arena;
   readonly barrier: CowBarrier;
+  /**
+   * The clock for expiry decisions, ms. The engine sets it once per command (Redis caches mstime);
+   * 0 means "read Date.now() when a record with a TTL is met" (embedded fast paths).
+   */
   now = Date.now();
   onExpired: ((db: number, key: Buffer) => void) | null = null;
   expireDeletes = true;
@@ -91,7 +95,7 @@ export class SharedKeyspace implements Keyspace {
     this.slotsOf = this.classes.map((s) => slotsPerPage(pageSize, s));
     this.partial = [];
     for (let i = 0; i < this.databases * this.classes.length; i++) this.partial.push([]);
-    const access = { u32: this.arena.u32, keyEquals: (ref: number, key: Uint8Array) => this.keyEquals(ref, key) };
+    const access = { u32: this.arena.u32, u8: this.arena.u8 };
     for (let i = 0; i < this.databases; i++) this.dbs.push(new DbState(i, new Dict(access)));
   }
 
@@ -108,15 +112,10 @@ export class SharedKeyspace implements Keyspace {
     return ((ref & REF_OFFSET_MASK) << 3) + RECORD_HEADER + ((meta & META_HAS_EXPIRE) !== 0 ? EXPIRE_BYTES : 0);
   }
 
-  private keyEquals(ref: number, key: Uint8Array): boolean {
-    const u32 = this.u32(ref);
-    const w = this.w(ref);
-    const klen = u32[w + R_KLEN];
-    if (klen !== key.length) return false;
-    const u8 = this.u8(ref);
-    const off = this.keyOff(ref, u32[w + R_META]);
-    for (let i = 0; i < klen; i++) if (u8[off + i] !== key[i]) return false;
-    return true;
+  /** `now`, reading the real clock if a fast path left it unset (0). */
+  private clock(): number {
+    if (this.now === 0) this.now = Date.now();
+    return this.now;
   }
 
   private metaOf(ref: number): number { return this.u32(ref)[this.w(ref) + R_META]; }
@@ -313,7 +312,7 @@ export class SharedKeyspace implements Keyspace {
     const hash = hashBytes(key, 0, key.length);
     const ref = d.dict.find(key, hash);
     if (ref === 0) return 0;
-    if ((this.metaOf(ref) & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= this.now) {
+    if ((this.metaOf(ref) & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= this.clock()) {
       if (this.expireDeletes) this.expireRecord(d, dbIndex, ref);
       return 0;
     }
@@ -381,7 +380,7 @@ export class SharedKeyspace implements Keyspace {
     const d = this.db(db);
     const hash = hashBytes(key, 0, key.length);
     let old = d.dict.find(key, hash);
-    if (old !== 0 && (this.metaOf(old) & META_HAS_EXPIRE) !== 0 && this.expireOf(old) <= this.now && this.expireDeletes) {
+    if (old !== 0 && (this.metaOf(old) & META_HAS_EXPIRE) !== 0 && this.expireOf(old) <= this.clock() && this.expireDeletes) {
       this.expireRecord(d, db, old);
       old = 0;
     }
@@ -541,14 +540,14 @@ export class SharedKeyspace implements Keyspace {
     } while (c !== 0 && --maxBuckets > 0 && refs.length < count);
     for (const ref of refs) {
       const meta = this.metaOf(ref);
-      if ((meta & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= this.now) continue;
+      if ((meta & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= this.clock()) continue;
       visit(this.keyView(ref), TYPE_NAMES[meta & META_TYPE_MASK]);
     }
     return c;
   }
 
   forEachKey(db: number, visit: (key: Uint8Array, type: ValueType) => void): void {
-    const now = this.now;
+    const now = this.clock();
     this.db(db).dict.forEach((ref) => {
       const meta = this.metaOf(ref);
       if ((meta & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= now) return;
@@ -561,7 +560,7 @@ export class SharedKeyspace implements Keyspace {
     for (let tries = 0; tries < 100 || this.expireDeletes; tries++) {
       const ref = d.dict.randomRef();
       if (ref === 0) return null;
-      if ((this.metaOf(ref) & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= this.now) {
+      if ((this.metaOf(ref) & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= this.clock()) {
         if (this.expireDeletes) { this.expireRecord(d, db, ref); continue; }
         if (d.expires.length < d.dict.used) continue;
       }
@@ -587,7 +586,7 @@ export class SharedKeyspace implements Keyspace {
         let hit = 0;
         for (let k = 0; k < sample && d.expires.length > 0; k++) {
           const ref = d.expires[Math.floor(Math.random() * d.expires.length)];
-          if (this.expireOf(ref) <= this.now) { this.expireRecord(d, i, ref); hit++; expired++; }
+          if (this.expireOf(ref) <= this.clock()) { this.expireRecord(d, i, ref); hit++; expired++; }
         }
         if ((++iterations & 15) === 0 && performance.now() > deadline) return expired;
         if (hit * 10 <= sample) break;
