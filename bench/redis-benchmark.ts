@@ -113,31 +113,41 @@ async function main(): Promise<void> {
   if (which('redis-server') !== null) kinds.push('redis');
   if (engine === 'both' || engine === 'map') kinds.push('map');
   if (engine === 'both' || engine === 'real') kinds.push('real');
-  console.log(`redis-benchmark -t set,get -n ${n} -c ${clients}, median of ${runs} runs (requests/s)`);
+  console.log(`redis-benchmark -t set,get -n ${n} -c ${clients}, median of ${runs} rounds (requests/s);`);
+  console.log('servers run side by side and are measured in turn within each round, so load changes hit all alike');
+  const targets: Target[] = [];
+  for (const kind of kinds) {
+    try {
+      targets.push(await startTarget(kind));
+    } catch (e) {
+      console.log(`${kind}: failed to start: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  const results = new Map<string, number[]>(); // `${name}|${P}|${test}` -> rates
+  for (let round = 0; round < runs; round++) {
+    for (const p of [1, 16]) {
+      for (const t of targets) {
+        const r = runBenchmark(t.port, p, n, clients);
+        for (const test of ['SET', 'GET']) {
+          const key = `${t.name}|${p}|${test}`;
+          results.set(key, [...(results.get(key) ?? []), r.get(test) ?? 0]);
+        }
+      }
+    }
+  }
   console.log(`| server | P=1 SET | P=1 GET | P=16 SET | P=16 GET |`);
   console.log(`|---|---|---|---|---|`);
-  for (const kind of kinds) {
-    let t: Target;
-    try {
-      t = await startTarget(kind);
-    } catch (e) {
-      console.log(`| ${kind} | failed to start: ${e instanceof Error ? e.message : String(e)} |`);
-      continue;
-    }
+  for (const t of targets) {
     const cells: string[] = [];
     for (const p of [1, 16]) {
-      const set: number[] = [], get: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        const r = runBenchmark(t.port, p, n, clients);
-        set.push(r.get('SET') ?? 0);
-        get.push(r.get('GET') ?? 0);
+      for (const test of ['SET', 'GET']) {
+        const xs = results.get(`${t.name}|${p}|${test}`) ?? [0];
+        cells.push(`${Math.round(median(xs))} (${xs.map((x) => Math.round(x / 1000) + 'k').join(', ')})`);
       }
-      cells.push(`${Math.round(median(set))} (${set.map((x) => Math.round(x / 1000) + 'k').join(', ')})`);
-      cells.push(`${Math.round(median(get))} (${get.map((x) => Math.round(x / 1000) + 'k').join(', ')})`);
     }
     console.log(`| ${t.name} | ${cells.join(' | ')} |`);
-    await stopTarget(t);
   }
+  for (const t of targets) await stopTarget(t);
 }
 
 main().catch((e: unknown) => {
