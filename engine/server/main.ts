@@ -20,8 +20,6 @@ const DEFAULTS: Record<string, string> = {
   save: '3600 1 300 100 60 10000',
 };
 
-type OpenFn = (config: Record<string, string | number>) => Promise<unknown>;
-
 function isPort(x: unknown): x is ServerEnginePort {
   if (typeof x !== 'object' || x === null) return false;
   const o = x as Record<string, unknown>;
@@ -44,13 +42,10 @@ export function portOf(db: unknown): ServerEnginePort {
   throw new TypeError('open() did not return an object providing the ServerEnginePort');
 }
 
-async function loadOpen(): Promise<OpenFn> {
-  // Resolved at run time so this file compiles whatever shape engine/index.ts has today.
-  const spec = '../index.js';
-  const mod: unknown = await import(spec);
-  const open = (mod as Record<string, unknown>)['open'];
-  if (typeof open !== 'function') throw new TypeError('engine/index.js does not export open()');
-  return open as OpenFn;
+/** Opens the engine. Imported lazily so --version, --help and config errors start fast. */
+async function openEngine(config: Record<string, string>): Promise<ServerEnginePort> {
+  const { open } = await import('../index.js');
+  return portOf(await open(config));
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -98,8 +93,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   let port: ServerEnginePort;
   try {
-    const open = await loadOpen();
-    port = portOf(await open(config));
+    port = await openEngine(config);
   } catch (e) {
     log.log('warning', `Fatal error opening the dataset: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     process.exit(1);
