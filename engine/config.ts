@@ -6,6 +6,8 @@
  * forkless adds a few directives of its own, all prefixed `forkless-`:
  *   forkless-page-size        page size of the shared-memory store (256 .. 2mb, power of two)
  *   forkless-expire-budget-ms main-thread time the active expiry cycle may take per cron tick
+ *   forkless-cow-budget-percent shadow-copy memory a BGSAVE may hold, as % of used_memory; past
+ *                             it the main thread encodes pages into RDB fragments instead
  */
 import { ConfigError } from './errors.js';
 
@@ -91,6 +93,7 @@ const DIRECTIVES: Directive[] = [
   D('zset-max-listpack-value', 'int', '64', true, { min: 0, alias: 'zset-max-ziplist-value' }),
   D('forkless-page-size', 'memory', '4096', false),
   D('forkless-expire-budget-ms', 'int', '2', true, { min: 0, max: 100 }),
+  D('forkless-cow-budget-percent', 'int', '5', true, { min: 0, max: 1000 }),
 ];
 
 const BY_NAME = new Map<string, Directive>();

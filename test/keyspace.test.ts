@@ -1,8 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createKeyspace, type SharedKeyspace } from '../engine/keyspace/keyspace.js';
+import { createKeyspace, type SharedKeyspace, type SnapshotJob } from '../engine/keyspace/keyspace.js';
 import { KEEP_TTL, NO_EXPIRE } from '../engine/keyspace/api.js';
-import { SnapshotWalker, type RecordSink } from '../engine/persist/snapshot-walker.js';
+import { SnapshotWalker, type DbMap, type WalkStats } from '../engine/persist/snapshot-walker.js';
+import { RdbEncoder } from '../engine/persist/rdb-format.js';
+import { readRdb } from '../engine/persist/rdb-reader.js';
+import { makeFragmentEncoder } from '../engine/persist/fragment-encoder.js';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -17,22 +20,25 @@ function rng(seed: number): () => number {
 
 interface Entry { value: string; exp: number }
 
-/** Collects what a snapshot serialized: db -> key -> entry. */
-class CollectSink implements RecordSink {
-  db = -1;
-  pendingExp = NO_EXPIRE;
-  out = new Map<number, Map<string, Entry>>();
-  selectDb(db: number): void { this.db = db; }
-  resizeDb(): void {}
-  expireMs(ms: number): void { this.pendingExp = ms; }
-  stringKeyValue(key: Uint8Array, value: Uint8Array): void {
-    let m = this.out.get(this.db);
-    if (!m) { m = new Map(); this.out.set(this.db, m); }
-    const k = Buffer.from(key).toString('latin1');
-    assert.not.ok(m.has(k), `duplicate key ${k} in snapshot`);
-    m.set(k, { value: Buffer.from(value).toString('latin1'), exp: this.pendingExp });
-    this.pendingExp = NO_EXPIRE;
-  }
+/** Serializes a snapshot job to RDB bytes in memory and reads them back: db -> key -> entry. */
+function snapshotToMap(job: SnapshotJob): { out: Map<number, Map<string, Entry>>; stats: WalkStats } {
+  const chunks: Buffer[] = [];
+  const enc = new RdbEncoder((c) => { chunks.push(Buffer.from(c)); }, { compression: true, checksum: true });
+  enc.header(10);
+  const stats = new SnapshotWalker(job, enc).run();
+  enc.finish();
+  const out = new Map<number, Map<string, Entry>>();
+  readRdb(Buffer.concat(chunks), 'memory', {
+    key: (db, key, value, exp) => {
+      if (value.type !== 'string') throw new Error('not a string');
+      let m = out.get(db);
+      if (!m) { m = new Map(); out.set(db, m); }
+      const k = Buffer.from(key).toString('latin1');
+      assert.not.ok(m.has(k), `duplicate key ${k} in snapshot`);
+      m.set(k, { value: Buffer.from(value.value).toString('latin1'), exp });
+    },
+  }, { verifyChecksum: true });
+  return { out, stats };
 }
 
 function dump(ks: SharedKeyspace, dbs: number): Map<number, Map<string, Entry>> {
@@ -168,38 +174,44 @@ test('randomKey, swapDb, rename, move, copy', () => {
   assert.is(ks.memoryStats().datasetBytes, 0);
 });
 
-test('snapshot equals the keyspace at begin(), whatever happens after (single thread)', () => {
-  for (const pageSize of [256, 4096, 2 * 1024 * 1024]) {
-    const ks = createKeyspace({ pageSize, databases: 4 });
-    ks.now = 5_000_000;
-    const r = rng(7 + pageSize);
-    for (let i = 0; i < 3000; i++) {
-      ks.setString(Math.floor(r() * 4), b(`key:${i}`), Buffer.from(randomValue(r, pageSize), 'latin1'), r() < 0.3 ? ks.now + 1000 + i : NO_EXPIRE);
+for (const encode of [false, true]) {
+  test(`snapshot equals the keyspace at begin(), whatever happens after (single thread, ${encode ? 'copy budget spent: main thread encodes' : 'shadow copies'})`, () => {
+    for (const pageSize of [256, 4096, 2 * 1024 * 1024]) {
+      const ks = createKeyspace({ pageSize, databases: 4 });
+      ks.now = 5_000_000;
+      const r = rng(7 + pageSize);
+      for (let i = 0; i < 3000; i++) {
+        ks.setString(Math.floor(r() * 4), b(`key:${i}`), Buffer.from(randomValue(r, pageSize), 'latin1'), r() < 0.3 ? ks.now + 1000 + i : NO_EXPIRE);
+      }
+      ks.swapDb(1, 2);
+      const before = dump(ks, 4);
+      let map: DbMap | null = null;
+      const job = ks.beginSnapshot(encode
+        ? { copyBudgetBytes: pageSize * 2, fragmentRingBytes: 64 * 1024 * 1024, encoder: makeFragmentEncoder(() => map!) }
+        : undefined);
+      map = job;
+      // Overwrite, delete, re-insert, change TTLs, grow into new pages, pass expiry times.
+      for (let i = 0; i < 6000; i++) {
+        const db = Math.floor(r() * 4);
+        const key = b(`key:${Math.floor(r() * 4000)}`);
+        const op = r();
+        if (op < 0.5) ks.setString(db, key, Buffer.from(randomValue(r, pageSize), 'latin1'), r() < 0.5 ? KEEP_TTL : NO_EXPIRE);
+        else if (op < 0.7) ks.del(db, key);
+        else if (op < 0.8) ks.setExpire(db, key, ks.now + 5);
+        else if (op < 0.85) ks.persist(db, key);
+        else ks.now += 3;
+      }
+      ks.activeExpireCycle(100);
+      ks.flushDb(3);
+      const { out, stats } = snapshotToMap(job);
+      const b2 = ks.barrier.stats;
+      ks.endSnapshot();
+      sameMaps(before, out, `page ${pageSize}`);
+      assert.is(stats.keys, [...before.values()].reduce((n, m) => n + m.size, 0));
+      assert.ok(stats.pagesFromShadow > 0, 'some pages were copied by the barrier');
+      if (encode && pageSize <= 4096) assert.ok(b2.pagesEncoded > 0 && stats.fragments === b2.pagesEncoded, `main thread encoded pages (${b2.pagesEncoded}, ${stats.fragments})`);
     }
-    ks.swapDb(1, 2);
-    const before = dump(ks, 4);
-    const job = ks.beginSnapshot();
-    // Overwrite, delete, re-insert, change TTLs, grow into new pages, pass expiry times.
-    for (let i = 0; i < 6000; i++) {
-      const db = Math.floor(r() * 4);
-      const key = b(`key:${Math.floor(r() * 4000)}`);
-      const op = r();
-      if (op < 0.5) ks.setString(db, key, Buffer.from(randomValue(r, pageSize), 'latin1'), r() < 0.5 ? KEEP_TTL : NO_EXPIRE);
-      else if (op < 0.7) ks.del(db, key);
-      else if (op < 0.8) ks.setExpire(db, key, ks.now + 5);
-      else if (op < 0.85) ks.persist(db, key);
-      else ks.now += 3;
-    }
-    ks.activeExpireCycle(100);
-    ks.flushDb(3);
-    const sink = new CollectSink();
-    const walker = new SnapshotWalker(job, sink);
-    const stats = walker.run();
-    ks.endSnapshot();
-    sameMaps(before, sink.out, `page ${pageSize}`);
-    assert.is(stats.keys, [...before.values()].reduce((n, m) => n + m.size, 0));
-    assert.ok(stats.pagesFromShadow > 0, 'some pages were copied by the barrier');
-  }
-});
+  });
+}
 
 test.run();

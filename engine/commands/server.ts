@@ -111,6 +111,7 @@ const SECTIONS: Record<string, Section> = {
       ['forkless_snapshot_barrier_waits', snap?.waits ?? 0],
       ['forkless_snapshot_pages_from_shadow', snap?.pagesFromShadow ?? 0],
       ['forkless_snapshot_pages_copied_by_worker', snap?.pagesCopiedByWorker ?? 0],
+      ['forkless_snapshot_pages_encoded_by_main', snap?.pagesEncoded ?? 0],
       ['forkless_snapshot_duration_ms', snap ? Math.round(snap.durationMs) : -1],
       ['forkless_snapshot_keys', snap?.keys ?? 0],
     ];

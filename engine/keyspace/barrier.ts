@@ -36,7 +36,8 @@
  * COSTS measured in bench/ (native-notes.md): touch() with no snapshot is one boolean test; during
  * a snapshot an already-captured page costs an Atomics.load; a capture costs one page memcpy.
  */
-import { PAGE_FREE } from './layout.js';
+import { PAGE_FREE, PAGE_SLAB } from './layout.js';
+import { SabRing } from '../sab/ring.js';
 import type { Arena } from './arena.js';
 
 export const ST_PENDING = 0;
@@ -64,6 +65,22 @@ export interface SnapshotShared {
   copiedList: SharedArrayBuffer;   // Int32Array[pages]
   releasedList: SharedArrayBuffer; // Int32Array[pages]
   ctl: SharedArrayBuffer;          // Int32Array[C_WORDS]
+  fragments: SharedArrayBuffer | null; // SabRing of pages the main thread encoded itself
+}
+
+/**
+ * Encodes a captured slab page image (a private copy) into a fragment payload: u32 logical db,
+ * u32 key count, then RDB record bytes. Supplied by the persistence layer (the keyspace knows
+ * nothing of RDB). Returning null means "copy it to a shadow slot instead".
+ */
+export type PageEncoder = (page: Uint8Array) => Uint8Array | null;
+
+export interface BeginOptions {
+  /** Shadow memory the barrier may hold before it encodes pages on the main thread instead. */
+  copyBudgetBytes: number;
+  /** Capacity of the fragment ring (encoded pages waiting for the worker). */
+  fragmentRingBytes: number;
+  encoder: PageEncoder | null;
 }
 
 export interface BarrierStats {
@@ -76,8 +93,10 @@ export interface BarrierStats {
   longestStallUs: number;
   /** Time begin() took (Redis's latest_fork_usec), microseconds. */
   setupUs: number;
-  /** Times the main thread waited for a page the worker was copying. */
+  /** Times the main thread waited for a page the worker was copying, or for ring space. */
   waits: number;
+  /** Pages the main thread encoded into fragments (copy budget spent). */
+  pagesEncoded: number;
 }
 
 const SHADOW_MAX_BYTES = 4 * 1024 * 1024 * 1024; // reservation only; committed as slots are used
@@ -99,7 +118,12 @@ export class CowBarrier {
   private freeSlots: number[] = [];
   private slotsInUse = 0;
   private current: SnapshotShared | null = null;
-  stats: BarrierStats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0 };
+  private kindAtBegin: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  private budgetSlots = Infinity;
+  private ring: SabRing | null = null;
+  private encoder: PageEncoder | null = null;
+  private pageScratch = new Uint8Array(0);
+  stats: BarrierStats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, pagesEncoded: 0 };
 
   constructor(private readonly arena: Arena) {}
 
@@ -109,7 +133,7 @@ export class CowBarrier {
    * Starts a snapshot epoch: from now on the first write to each existing page copies it. Returns
    * the shared structures for the worker. The cost is O(pages) byte writes (latest_fork_usec).
    */
-  begin(): SnapshotShared {
+  begin(opts: BeginOptions = { copyBudgetBytes: Infinity, fragmentRingBytes: 0, encoder: null }): SnapshotShared {
     const t0 = performance.now();
     const a = this.arena;
     const n = a.pageCount;
@@ -129,6 +153,11 @@ export class CowBarrier {
       this.shadowU8 = new Uint8Array(this.shadowSab);
     }
     this.ctl = new Int32Array(new SharedArrayBuffer(C_WORDS * 4));
+    this.kindAtBegin = kind;
+    this.encoder = opts.encoder;
+    this.budgetSlots = opts.encoder === null ? Infinity : Math.max(1, Math.floor(opts.copyBudgetBytes / a.pageSize));
+    this.ring = opts.encoder === null ? null : new SabRing(Math.max(64 * 1024, opts.fragmentRingBytes));
+    if (this.pageScratch.length !== a.pageSize) this.pageScratch = new Uint8Array(a.pageSize);
     this.state = state;
     this.shadowOf = new Int32Array(shadowOfSab);
     this.copiedList = new Int32Array(copiedSab);
@@ -139,11 +168,12 @@ export class CowBarrier {
     this.freeSlots = [];
     for (let i = this.shadowSlots - 1; i >= 0; i--) this.freeSlots.push(i);
     this.slotsInUse = 0;
-    this.stats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0 };
+    this.stats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, pagesEncoded: 0 };
     this.current = {
       pageSize: a.pageSize, pages: n, segments: a.segments.slice(), state: stateSab, kind: kindSab, aux: auxSab,
       shadow: this.shadowSab, shadowOf: shadowOfSab, copiedList: copiedSab, releasedList: releasedSab,
       ctl: this.ctl.buffer as SharedArrayBuffer,
+      fragments: this.ring === null ? null : this.ring.sab,
     };
     this.active = true;
     this.stats.setupUs = Math.round((performance.now() - t0) * 1000);
@@ -156,6 +186,8 @@ export class CowBarrier {
     this.limit = 0;
     this.current = null;
     this.slotsInUse = 0;
+    this.ring = null;
+    this.encoder = null;
   }
 
   /** Asks a running worker to stop early (it checks between pages). */
@@ -173,22 +205,35 @@ export class CowBarrier {
     this.capture(p);
   }
 
+  /**
+   * Captures page p before its first write. Within the copy budget: copy it into a shadow slot
+   * (one memcpy) for the worker. Past the budget, a slab page is encoded right here into RDB
+   * records and handed to the worker through the fragment ring, so copy memory stays bounded
+   * however fast the writes spread over pages (random overwrites touch nearly every page within a
+   * second). If the worker holds the page (WORKER_COPYING) we wait for its memcpy to finish.
+   */
   private capture(p: number): void {
     const t0 = performance.now();
     const state = this.state;
     if (Atomics.compareExchange(state, p, ST_PENDING, ST_MAIN_COPYING) === ST_PENDING) {
-      const slot = this.takeSlot();
       const a = this.arena;
       const size = a.pageSize;
       const src = a.u8[a.segOf(p)];
       const off = a.offOf(p);
-      this.shadowU8.set(src.subarray(off, off + size), slot * size);
-      this.shadowOf[p] = slot;
-      Atomics.store(state, p, ST_SHADOWED);
-      this.copiedList[this.copied++] = p;
-      Atomics.store(this.ctl, C_COPIED, this.copied);
-      this.stats.pagesCopied++;
-      this.stats.bytesCopied += size;
+      this.reclaimSlots();
+      if (this.slotsInUse >= this.budgetSlots && this.kindAtBegin[p] === PAGE_SLAB && this.encodeToRing(p, src.subarray(off, off + size))) {
+        Atomics.store(state, p, ST_DONE);
+      } else {
+        const slot = this.takeSlot();
+        this.shadowU8.set(src.subarray(off, off + size), slot * size);
+        this.shadowOf[p] = slot;
+        Atomics.store(state, p, ST_SHADOWED);
+        this.copiedList[this.copied++] = p;
+        Atomics.store(this.ctl, C_COPIED, this.copied);
+        Atomics.notify(this.ctl, C_COPIED);
+        this.stats.pagesCopied++;
+        this.stats.bytesCopied += size;
+      }
     } else {
       // The worker is copying this page right now (one memcpy); wait for it.
       this.stats.waits++;
@@ -198,13 +243,36 @@ export class CowBarrier {
     if (us > this.stats.longestStallUs) this.stats.longestStallUs = Math.round(us);
   }
 
-  /** A free shadow slot: recycled from the worker if possible, else a new one (the SAB grows). */
-  private takeSlot(): number {
+  /** Encodes a page into the fragment ring; false if it cannot (then the caller copies it). */
+  private encodeToRing(p: number, page: Uint8Array): boolean {
+    const ring = this.ring;
+    if (ring === null || this.encoder === null) return false;
+    this.pageScratch.set(page);
+    const frag = this.encoder(this.pageScratch);
+    if (frag === null || frag.length + 4 > ring.capacity) return false;
+    if (!ring.tryWrite(frag)) {
+      this.stats.waits++;
+      while (!ring.tryWrite(frag)) { /* the worker drains the ring before anything else */ }
+    }
+    this.stats.pagesEncoded++;
+    this.stats.bytesCopied += frag.length;
+    const bytes = this.slotsInUse * this.arena.pageSize + ring.used;
+    if (bytes > this.stats.peakCopyBytes) this.stats.peakCopyBytes = bytes;
+    void p;
+    return true;
+  }
+
+  /** Takes back the shadow slots the worker has finished with. */
+  private reclaimSlots(): void {
     const released = Atomics.load(this.ctl, C_RELEASED);
     while (this.releasedSeen < released) {
       this.freeSlots.push(this.releasedList[this.releasedSeen++]);
       this.slotsInUse--;
     }
+  }
+
+  /** A free shadow slot: recycled from the worker if possible, else a new one (the SAB grows). */
+  private takeSlot(): number {
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       slot = this.shadowSlots++;
@@ -216,7 +284,7 @@ export class CowBarrier {
       }
     }
     this.slotsInUse++;
-    const bytes = this.slotsInUse * this.arena.pageSize;
+    const bytes = this.slotsInUse * this.arena.pageSize + (this.ring === null ? 0 : this.ring.used);
     if (bytes > this.stats.peakCopyBytes) this.stats.peakCopyBytes = bytes;
     return slot;
   }

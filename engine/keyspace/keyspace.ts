@@ -15,7 +15,7 @@
  */
 import { Errors, StoreError } from '../errors.js';
 import { Arena } from './arena.js';
-import { CowBarrier, type SnapshotShared } from './barrier.js';
+import { CowBarrier, type BeginOptions, type SnapshotShared } from './barrier.js';
 import { Dict } from './dict.js';
 import { hashBytes } from './hash.js';
 import {
@@ -627,7 +627,7 @@ export class SharedKeyspace implements Keyspace {
   // ---------------------------------------------------------------------------------------------
 
   /** Starts a copy-on-write epoch and describes it for the snapshot worker. */
-  beginSnapshot(): SnapshotJob {
+  beginSnapshot(opts?: BeginOptions): SnapshotJob {
     if (this.barrier.active) throw new StoreError('ESNAPSHOT', 'a snapshot is already running');
     const logicalDb: number[] = new Array<number>(this.databases);
     const dbSizes: number[] = [];
@@ -639,7 +639,7 @@ export class SharedKeyspace implements Keyspace {
       expiresSizes.push(this.dbs[i].expires.length);
       keys += this.dbs[i].dict.used;
     }
-    const shared = this.barrier.begin();
+    const shared = this.barrier.begin(opts);
     return { shared, logicalDb, dbSizes, expiresSizes, keys };
   }
 
@@ -672,7 +672,7 @@ export class SharedKeyspace implements Keyspace {
       shared: {
         pageSize: a.pageSize, pages: n, segments: a.segments.slice(), state, kind, aux,
         shadow: new SharedArrayBuffer(0), shadowOf: empty, copiedList: empty, releasedList: empty,
-        ctl: new SharedArrayBuffer(64),
+        ctl: new SharedArrayBuffer(64), fragments: null,
       },
       logicalDb, dbSizes, expiresSizes, keys,
     };

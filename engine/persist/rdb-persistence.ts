@@ -16,6 +16,8 @@ import { ReplyError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { SharedKeyspace } from '../keyspace/keyspace.js';
 import { writeRdbFile, type RdbWriteOptions, type RdbWriteResult } from './rdb-file.js';
+import { makeFragmentEncoder } from './fragment-encoder.js';
+import type { DbMap } from './snapshot-walker.js';
 import type { SnapshotTask } from '../../workers/snapshot-worker.js';
 
 export type LogFn = (level: 'debug' | 'verbose' | 'notice' | 'warning', msg: string) => void;
@@ -32,6 +34,7 @@ export interface SnapshotFigures {
   waits: number;
   pagesFromShadow: number;
   pagesCopiedByWorker: number;
+  pagesEncoded: number;
   keys: number;
   bytes: number;
   durationMs: number;
@@ -158,7 +161,15 @@ export class RdbPersistence {
     const temp = join(dir, `temp-bg-${process.pid}-${++this.seq}.rdb`);
     this.lastBgsaveTry = Math.floor(Date.now() / 1000);
     this.dirtyAtStart = this.dirty;
-    const job = this.keyspace.beginSnapshot();
+    let dbMap: DbMap | null = null;
+    const used = this.keyspace.memoryStats().usedMemory;
+    const budget = (this.config.getInt('forkless-cow-budget-percent') / 100) * used;
+    const job = this.keyspace.beginSnapshot({
+      copyBudgetBytes: budget,
+      fragmentRingBytes: Math.max(256 * 1024, budget / 4),
+      encoder: makeFragmentEncoder(() => dbMap!),
+    });
+    dbMap = job;
     const setupUs = this.keyspace.barrier.stats.setupUs;
     this.latestForkUsec = setupUs;
     this.totalForks++;
@@ -179,7 +190,7 @@ export class RdbPersistence {
         this.lastSnapshot = {
           pagesCopied: b.pagesCopied, bytesCopied: b.bytesCopied, peakCopyBytes: b.peakCopyBytes,
           longestStallUs: b.longestStallUs, setupUs: b.setupUs, waits: b.waits,
-          pagesFromShadow: res.pagesFromShadow, pagesCopiedByWorker: res.pagesCopiedByWorker,
+          pagesFromShadow: res.pagesFromShadow, pagesCopiedByWorker: res.pagesCopiedByWorker, pagesEncoded: b.pagesEncoded,
           keys: res.keys, bytes: res.bytes, durationMs: res.durationMs,
         };
         this.lastCowSize = b.bytesCopied;

@@ -26,6 +26,7 @@ import {
   SLAB_FIXED_HEADER_WORDS, VT_STRING, slabHeaderBytes,
 } from '../keyspace/layout.js';
 import { ForklessError } from '../errors.js';
+import { SabRing } from '../sab/ring.js';
 
 /** The encoder calls the walker makes (RdbEncoder implements them). */
 export interface RecordSink {
@@ -33,13 +34,19 @@ export interface RecordSink {
   resizeDb(dbSize: number, expiresSize: number): void;
   expireMs(ms: number): void;
   stringKeyValue(key: Uint8Array, value: Uint8Array): void;
+  /** Already-encoded record bytes (a main-thread fragment). */
+  rawBytes(src: Uint8Array, off?: number, len?: number): void;
 }
 
-export interface WalkJob {
-  shared: SnapshotShared;
+/** How physical page dbs map to logical ones at snapshot start, and the RESIZEDB hints. */
+export interface DbMap {
   logicalDb: number[];
   dbSizes: number[];
   expiresSizes: number[];
+}
+
+export interface WalkJob extends DbMap {
+  shared: SnapshotShared;
 }
 
 export interface WalkStats {
@@ -47,6 +54,8 @@ export interface WalkStats {
   pagesFromShadow: number;
   pagesCopiedByWorker: number;
   extents: number;
+  /** Pages the main thread encoded itself (copy budget spent). */
+  fragments: number;
   aborted: boolean;
 }
 
@@ -77,11 +86,14 @@ export class SnapshotWalker {
   private readonly pageU32: Uint32Array;
   private readonly pageF64: Float64Array;
   private extentBuf: Uint8Array;
-  private currentDb = -1;
-  private readonly seenDb: boolean[] = [];
-  readonly stats: WalkStats = { keys: 0, pagesFromShadow: 0, pagesCopiedByWorker: 0, extents: 0, aborted: false };
+  private readonly serializer: PageSerializer;
+  private readonly fragments: SabRing | null;
+  private readonly fragScratch = { buf: new Uint8Array(0) };
+  readonly stats: WalkStats = { keys: 0, pagesFromShadow: 0, pagesCopiedByWorker: 0, extents: 0, fragments: 0, aborted: false };
 
-  constructor(private readonly job: WalkJob, private readonly sink: RecordSink) {
+  constructor(job: WalkJob, private readonly sink: RecordSink) {
+    this.serializer = new PageSerializer(job, sink);
+    this.fragments = job.shared.fragments !== null ? new SabRing(job.shared.fragments) : null;
     const s = job.shared;
     this.pageSize = s.pageSize;
     this.pages = s.pages;
@@ -107,6 +119,7 @@ export class SnapshotWalker {
   run(): WalkStats {
     for (let p = 0; p < this.pages; p++) {
       if ((p & 255) === 0 && Atomics.load(this.ctl, C_ABORT) !== 0) { this.stats.aborted = true; throw new SnapshotAbortedError(); }
+      this.drainFragments();
       this.drainCopied();
       if (this.processed[p] !== 0) continue;
       const k = this.kind[p];
@@ -119,8 +132,12 @@ export class SnapshotWalker {
     }
     // Pages the main thread was copying while we walked past them arrive through copiedList.
     while (!this.allProcessed()) {
-      if (!this.drainCopied()) Atomics.wait(this.ctl, C_COPIED, Atomics.load(this.ctl, C_COPIED), 1);
+      const progressed = this.drainFragments() || this.drainCopied();
+      if (!progressed) Atomics.wait(this.ctl, C_COPIED, Atomics.load(this.ctl, C_COPIED), 1);
     }
+    // Every page is DONE, so every fragment the main thread encoded is already in the ring.
+    this.drainFragments();
+    this.stats.keys = this.serializer.keys;
     return this.stats;
   }
 
@@ -193,36 +210,81 @@ export class SnapshotWalker {
     this.stats.extents++;
     const u32 = new Uint32Array(buf.buffer, 0, (n * size) >> 2);
     const f64 = new Float64Array(buf.buffer, 0, (n * size) >> 3);
-    const db = (u32[0] >>> 8) & 0xff;
-    this.emitRecord(db, buf, u32, f64, LARGE_HEADER_BYTES);
+    const phys = (u32[0] >>> 8) & 0xff;
+    this.emitRecord(phys, buf, u32, f64, LARGE_HEADER_BYTES);
   }
 
   private serializeSlab(buf: Uint8Array, u32: Uint32Array, f64: Float64Array): void {
-    const db = (u32[0] >>> 8) & 0xff;
+    this.serializer.slab(buf, u32, f64);
+  }
+
+  private emitRecord(phys: number, buf: Uint8Array, u32: Uint32Array, f64: Float64Array, off: number): void {
+    this.serializer.record(phys, buf, u32, f64, off);
+  }
+
+  /**
+   * Copies fragments the main thread encoded (pages it captured by encoding instead of copying,
+   * when the copy budget was spent) into the output, each after a SELECTDB for its database.
+   */
+  private drainFragments(): boolean {
+    if (this.fragments === null) return false;
+    let any = false;
+    while (this.fragments.read((payload) => {
+      const dv = new DataView(payload.buffer, payload.byteOffset, 8);
+      const db = dv.getUint32(0, true);
+      const keys = dv.getUint32(4, true);
+      this.serializer.switchDb(db);
+      this.sink.rawBytes(payload, 8, payload.length - 8);
+      this.serializer.keys += keys;
+      this.stats.fragments++;
+    }, this.fragScratch)) any = true;
+    return any;
+  }
+}
+
+/**
+ * Turns page images into RDB records: the part of serialization that does not care whether the
+ * page came from a shadow slot, a worker copy or the main thread's encoder.
+ */
+export class PageSerializer {
+  keys = 0;
+  private currentDb = -1;
+  private readonly seenDb: boolean[] = [];
+
+  /** `switchDbs` false: emit records only (a fragment for one db; the consumer selects it). */
+  constructor(private readonly job: DbMap, private readonly sink: RecordSink, private readonly switchDbs = true) {}
+
+  switchDb(db: number): void {
+    if (db === this.currentDb) return;
+    this.sink.selectDb(db);
+    if (this.seenDb[db] !== true) {
+      this.seenDb[db] = true;
+      this.sink.resizeDb(this.job.dbSizes[db] ?? 0, this.job.expiresSizes[db] ?? 0);
+    }
+    this.currentDb = db;
+  }
+
+  /** Logical db of a slab page image. */
+  dbOf(u32: Uint32Array): number { return this.job.logicalDb[(u32[0] >>> 8) & 0xff]; }
+
+  slab(buf: Uint8Array, u32: Uint32Array, f64: Float64Array): void {
     const slotSize = u32[1];
     const nslots = u32[2];
     if (u32[3] === 0) return;
+    const phys = (u32[0] >>> 8) & 0xff;
     const first = slabHeaderBytes(nslots);
     for (let wi = 0; wi * 32 < nslots; wi++) {
       let bits = u32[SLAB_FIXED_HEADER_WORDS + wi];
       while (bits !== 0) {
         const bit = 31 - Math.clz32(bits & -bits);
         bits &= bits - 1;
-        this.emitRecord(db, buf, u32, f64, first + (wi * 32 + bit) * slotSize);
+        this.record(phys, buf, u32, f64, first + (wi * 32 + bit) * slotSize);
       }
     }
   }
 
-  private emitRecord(phys: number, buf: Uint8Array, u32: Uint32Array, f64: Float64Array, off: number): void {
-    const db = this.job.logicalDb[phys];
-    if (db !== this.currentDb) {
-      this.sink.selectDb(db);
-      if (this.seenDb[db] !== true) {
-        this.seenDb[db] = true;
-        this.sink.resizeDb(this.job.dbSizes[db] ?? 0, this.job.expiresSizes[db] ?? 0);
-      }
-      this.currentDb = db;
-    }
+  record(phys: number, buf: Uint8Array, u32: Uint32Array, f64: Float64Array, off: number): void {
+    if (this.switchDbs) this.switchDb(this.job.logicalDb[phys]);
     const w = off >> 2;
     const meta = u32[w + R_META];
     const klen = u32[w + R_KLEN];
@@ -235,6 +297,6 @@ export class SnapshotWalker {
     const type = meta & META_TYPE_MASK;
     if (type !== VT_STRING) throw new ForklessError('ETYPE', `snapshot: unknown value type ${type}`);
     this.sink.stringKeyValue(buf.subarray(k, k + klen), buf.subarray(k + klen, k + klen + vlen));
-    this.stats.keys++;
+    this.keys++;
   }
 }

@@ -1,0 +1,38 @@
+/**
+ * The main thread's side of a snapshot past its copy budget: encodes one captured slab page into
+ * RDB record bytes (a "fragment"), framed as u32 logical db, u32 key count, records. The snapshot
+ * worker splices fragments into the file after a SELECTDB (snapshot-walker.ts). No LZF and no
+ * checksum here: compression would cost the main thread time, and the worker computes the CRC
+ * over the whole file as it writes it.
+ */
+import type { PageEncoder } from '../keyspace/barrier.js';
+import { RdbEncoder } from './rdb-format.js';
+import { PageSerializer, type DbMap, type RecordSink } from './snapshot-walker.js';
+
+export function makeFragmentEncoder(map: () => DbMap): PageEncoder {
+  let out = new Uint8Array(64 * 1024);
+  let pos = 8;
+  const enc = new RdbEncoder((chunk) => {
+    if (pos + chunk.length > out.length) {
+      const bigger = new Uint8Array(Math.max(out.length * 2, pos + chunk.length));
+      bigger.set(out.subarray(0, pos));
+      out = bigger;
+    }
+    out.set(chunk, pos);
+    pos += chunk.length;
+  }, { compression: false, checksum: false });
+  let ser: PageSerializer | null = null;
+  return (page: Uint8Array): Uint8Array | null => {
+    if (ser === null) ser = new PageSerializer(map(), enc as RecordSink, false);
+    const u32 = new Uint32Array(page.buffer, page.byteOffset, page.byteLength >> 2);
+    const f64 = new Float64Array(page.buffer, page.byteOffset, page.byteLength >> 3);
+    pos = 8;
+    ser.keys = 0;
+    ser.slab(page, u32, f64);
+    enc.flush();
+    const dv = new DataView(out.buffer, out.byteOffset, 8);
+    dv.setUint32(0, ser.dbOf(u32), true);
+    dv.setUint32(4, ser.keys, true);
+    return out.subarray(0, pos);
+  };
+}
