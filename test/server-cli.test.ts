@@ -17,6 +17,7 @@ import { RawClient, freePort, redisTool, sleep } from './server-helpers.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'bin', 'forkless-server.js');
 const redisServer = redisTool('redis-server');
+const withRedis = redisServer === null ? test.skip : test;
 
 function load(argv: string[], stdin = ''): LoadedConfig {
   const cmd = parseCommandLine(argv);
@@ -107,7 +108,7 @@ test('errors: Redis FATAL CONFIG FILE ERROR block with line numbers', () => {
   assert.is(failure([q]).message, 'Unbalanced quotes in configuration line');
 });
 
-test('error blocks are byte-identical to redis-server 7.0', () => {
+withRedis('error blocks are byte-identical to redis-server 7.0', () => {
   if (redisServer === null) return;
   const cases: string[][] = [
     ['--foo', 'bar'],
@@ -197,7 +198,7 @@ test('forkless-server: defaults create ./data; SHUTDOWN exits 0; logfile is hono
     const text = readFileSync(log, 'utf8');
     assert.match(text, /- Accepted 127\.0\.0\.1:\d+/);
     assert.is(p.out(), '');
-    assert.ok(spawnSync('test', ['-d', join(cwd, 'data')]).status === 0, './data created');
+    assert.ok(statSync(join(cwd, 'data')).isDirectory(), './data created');
   } finally {
     p.child.kill('SIGKILL');
     rmSync(cwd, { recursive: true, force: true });

@@ -13,6 +13,8 @@ import type { ServerEnginePort } from '../engine/server/engine-port.js';
 
 const cli = redisTool('redis-cli');
 const bench = redisTool('redis-benchmark');
+const withCli = cli === null ? test.skip : test;
+const withBench = bench === null ? test.skip : test;
 
 function run(bin: string, args: string[], input?: string | Buffer, timeoutMs = 60000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -66,7 +68,7 @@ for (const kind of ['map', 'real'] as const) {
 
 // ---- redis-cli ------------------------------------------------------------------------------
 
-test(`[${kind}] redis-cli: commands, binary values, errors, RESP3`, async () => {
+withCli(`[${kind}] redis-cli: commands, binary values, errors, RESP3`, async () => {
   if (cli === null) return;
   await withServer(kind, {}, async (port) => {
     const c = (...args: string[]) => run(cli, ['-p', String(port), ...args]);
@@ -87,7 +89,7 @@ test(`[${kind}] redis-cli: commands, binary values, errors, RESP3`, async () => 
   });
 });
 
-test(`[${kind}] redis-cli: interactive-style stdin session and pipe mode`, async () => {
+withCli(`[${kind}] redis-cli: interactive-style stdin session and pipe mode`, async () => {
   if (cli === null) return;
   await withServer(kind, {}, async (port) => {
     // Commands on stdin, one per line (quoted arguments as the inline syntax).
@@ -105,7 +107,7 @@ test(`[${kind}] redis-cli: interactive-style stdin session and pipe mode`, async
   });
 });
 
-test(`[${kind}] redis-cli: AUTH via -a and --user/--pass, NOAUTH without`, async () => {
+withCli(`[${kind}] redis-cli: AUTH via -a and --user/--pass, NOAUTH without`, async () => {
   if (cli === null) return;
   await withServer(kind, { requirepass: 'pw' }, async (port) => {
     assert.match((await run(cli, ['-p', String(port), 'GET', 'x'])).stdout, /NOAUTH Authentication required/);
@@ -118,7 +120,7 @@ test(`[${kind}] redis-cli: AUTH via -a and --user/--pass, NOAUTH without`, async
 
 // ---- redis-benchmark ------------------------------------------------------------------------
 
-test(`[${kind}] redis-benchmark: SET/GET with and without pipelining`, async () => {
+withBench(`[${kind}] redis-benchmark: SET/GET with and without pipelining`, async () => {
   if (bench === null) return;
   await withServer(kind, {}, async (port) => {
     for (const p of ['1', '16']) {
