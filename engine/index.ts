@@ -134,5 +134,6 @@ export async function open(config: OpenOptions = {}): Promise<Forkless> {
   const cfg: OpenOptions = { ...config };
   const engine = new Engine(cfg);
   engine.start();
+  await engine.rdb.warmUp();
   return new Forkless(engine);
 }

@@ -11,6 +11,8 @@ export interface SnapshotTask {
   opts: RdbWriteOptions;
 }
 
-export default function snapshotTask(task: SnapshotTask): RdbWriteResult {
+/** A `null` task only warms the thread up (module loaded, JIT primed) so BGSAVE starts at once. */
+export default function snapshotTask(task: SnapshotTask | null): RdbWriteResult | null {
+  if (task === null) return null;
   return writeRdbFile(task.job, task.opts);
 }

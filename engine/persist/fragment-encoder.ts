@@ -22,17 +22,25 @@ export function makeFragmentEncoder(map: () => DbMap): PageEncoder {
     pos += chunk.length;
   }, { compression: false, checksum: false });
   let ser: PageSerializer | null = null;
+  // The barrier always passes the same scratch page: keep its views instead of allocating per call.
+  let viewsOf: Uint8Array | null = null;
+  let u32: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+  let f64: Float64Array<ArrayBufferLike> = new Float64Array(0);
   return (page: Uint8Array): Uint8Array | null => {
     if (ser === null) ser = new PageSerializer(map(), enc as RecordSink, false);
-    const u32 = new Uint32Array(page.buffer, page.byteOffset, page.byteLength >> 2);
-    const f64 = new Float64Array(page.buffer, page.byteOffset, page.byteLength >> 3);
+    if (viewsOf !== page) {
+      viewsOf = page;
+      u32 = new Uint32Array(page.buffer, page.byteOffset, page.byteLength >> 2);
+      f64 = new Float64Array(page.buffer, page.byteOffset, page.byteLength >> 3);
+    }
     pos = 8;
     ser.keys = 0;
     ser.slab(page, u32, f64);
     enc.flush();
-    const dv = new DataView(out.buffer, out.byteOffset, 8);
-    dv.setUint32(0, ser.dbOf(u32), true);
-    dv.setUint32(4, ser.keys, true);
+    const db = ser.dbOf(u32);
+    const keys = ser.keys;
+    out[0] = db; out[1] = db >>> 8; out[2] = db >>> 16; out[3] = db >>> 24;
+    out[4] = keys; out[5] = keys >>> 8; out[6] = keys >>> 16; out[7] = keys >>> 24;
     return out.subarray(0, pos);
   };
 }

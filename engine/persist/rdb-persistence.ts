@@ -153,6 +153,15 @@ export class RdbPersistence {
     return this.pool;
   }
 
+  /**
+   * Starts the snapshot worker ahead of the first BGSAVE. A cold worker needs tens of
+   * milliseconds to start and load its modules, and at hundreds of thousands of writes per second
+   * the main thread would capture nearly every page itself in that time.
+   */
+  warmUp(): Promise<void> {
+    return (this.getPool().run(null) as Promise<unknown>).then(() => undefined, () => undefined);
+  }
+
   /** Starts a background save; returns the promise of its completion (never rejects). */
   startBackground(): Promise<void> {
     if (this.running !== null) return this.running;
@@ -166,7 +175,7 @@ export class RdbPersistence {
     const budget = (this.config.getInt('forkless-cow-budget-percent') / 100) * used;
     const job = this.keyspace.beginSnapshot({
       copyBudgetBytes: budget,
-      fragmentRingBytes: Math.max(256 * 1024, budget / 4),
+      fragmentRingBytes: Math.max(1024 * 1024, budget / 2),
       encoder: makeFragmentEncoder(() => dbMap!),
     });
     dbMap = job;

@@ -34,6 +34,8 @@ export interface RecordSink {
   resizeDb(dbSize: number, expiresSize: number): void;
   expireMs(ms: number): void;
   stringKeyValue(key: Uint8Array, value: Uint8Array): void;
+  /** The same from byte ranges (no subarray allocation per record). */
+  stringKeyValueAt(keySrc: Uint8Array, keyOff: number, keyLen: number, valSrc: Uint8Array, valOff: number, valLen: number): void;
   /** Already-encoded record bytes (a main-thread fragment). */
   rawBytes(src: Uint8Array, off?: number, len?: number): void;
 }
@@ -119,8 +121,7 @@ export class SnapshotWalker {
   run(): WalkStats {
     for (let p = 0; p < this.pages; p++) {
       if ((p & 255) === 0 && Atomics.load(this.ctl, C_ABORT) !== 0) { this.stats.aborted = true; throw new SnapshotAbortedError(); }
-      this.drainFragments();
-      this.drainCopied();
+      while (this.drainFragments() || this.drainCopied()) { /* backlog first: it holds copy memory */ }
       if (this.processed[p] !== 0) continue;
       const k = this.kind[p];
       if (k === PAGE_FREE || k === PAGE_LARGE_CONT) continue;
@@ -148,9 +149,13 @@ export class SnapshotWalker {
     return true;
   }
 
-  /** Serializes pages the main thread shadow-copied. Returns true if any were waiting. */
-  private drainCopied(): boolean {
-    const n = Atomics.load(this.ctl, C_COPIED);
+  /**
+   * Serializes up to `max` pages the main thread shadow-copied (then returns, so fragments, which
+   * hold the main thread's budget, are never starved by a long shadow backlog). Returns true if
+   * any were waiting.
+   */
+  private drainCopied(max = 8): boolean {
+    const n = Math.min(Atomics.load(this.ctl, C_COPIED), this.copiedRead + max);
     if (this.copiedRead === n) return false;
     while (this.copiedRead < n) {
       const p = this.copiedList[this.copiedRead++];
@@ -296,7 +301,7 @@ export class PageSerializer {
     }
     const type = meta & META_TYPE_MASK;
     if (type !== VT_STRING) throw new ForklessError('ETYPE', `snapshot: unknown value type ${type}`);
-    this.sink.stringKeyValue(buf.subarray(k, k + klen), buf.subarray(k + klen, k + klen + vlen));
+    this.sink.stringKeyValueAt(buf, k, klen, buf, k + klen, vlen);
     this.keys++;
   }
 }
