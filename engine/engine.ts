@@ -91,6 +91,17 @@ export class Engine implements EngineLike, ServerEnginePort {
 
   attachServer(server: ServerFrontEnd): void { this.server = server; }
 
+  get protoMaxBulkLen(): number { return this.config.getInt('proto-max-bulk-len'); }
+
+  /** Unknown command / arity errors, which Redis gives even before authentication. */
+  checkCommand(argv: Buffer[]): ReplyError | null { return this.dispatcher.check(argv); }
+
+  /** Write (or may-replicate) commands: what CLIENT PAUSE WRITE holds. */
+  isWriteCommand(argv: Buffer[]): boolean {
+    const spec = this.dispatcher.lookup(argv);
+    return spec !== null && (spec.flags.includes('write') || spec.flags.includes('mayReplicate'));
+  }
+
   /** Runs one command; returns the reply (errors as ReplyError values, never thrown). */
   execute(client: ClientState, argv: Buffer[]): Reply {
     if (this.closed) return new ReplyError('ERR the engine is closed');

@@ -134,7 +134,7 @@ test('nested dispatch keeps the outer context', () => {
 test('duplicate names are refused', () => {
   const rows = buildCommandTable();
   assert.throws(() => buildCommandTable(rows.filter((r) => r.name === 'get')), /defined by two families/);
-  const engine = { keyspace: new ModelKeyspace(), databases: 16, afterFlushAll() {} };
+  const engine = { keyspace: new ModelKeyspace(), databases: 16, protoMaxBulkLen: 512 * 1024 * 1024, afterFlushAll() {} };
   assert.throws(() => new Dispatcher<EngineLike>(engine, [...rows, rows[0]!]), /duplicate/);
 });
 
@@ -150,7 +150,7 @@ test('command table rows are well formed', () => {
 
 test('dispatcher overhead (GET through dispatcher vs direct keyspace)', () => {
   for (const [kind, ks] of [['model', new ModelKeyspace()], ['shared', createKeyspace()]] as const) {
-    const engine = { keyspace: ks, databases: 16, afterFlushAll() {} };
+    const engine = { keyspace: ks, databases: 16, protoMaxBulkLen: 512 * 1024 * 1024, afterFlushAll() {} };
     const d = new Dispatcher<EngineLike>(engine, buildCommandTable());
     const client: ClientState = { id: 1, db: 0, resp: 2, name: null, multi: null };
     const key = Buffer.from('key:000123');

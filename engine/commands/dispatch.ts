@@ -176,6 +176,25 @@ export class Dispatcher<E> {
     return e.spec;
   }
 
+  /**
+   * The error a command would get before running (unknown command or subcommand, wrong arity),
+   * or null. Redis checks these before authentication and before queueing inside MULTI.
+   */
+  check(argv: readonly Uint8Array[]): ReplyError | null {
+    const argc = argv.length;
+    if (argc === 0) return unknownCommand(argv);
+    let entry = this.table.find(argv[0]!);
+    if (entry === null) return unknownCommand(argv);
+    if (entry.subs !== null && argc > 1) {
+      const sub = entry.subs.find(argv[1]!);
+      if (sub === null) return unknownSubcommand(argv);
+      entry = sub;
+    }
+    const arity = entry.spec.arity;
+    if (arity > 0 ? argc !== arity : argc < -arity) return Errors.arity(entry.fullname);
+    return null;
+  }
+
   /** All top-level rows, in no particular order. */
   *specs(): IterableIterator<CommandSpec<E>> {
     for (const e of this.table.entries()) yield e.spec;

@@ -8,6 +8,8 @@ export interface EngineLike {
   readonly keyspace: Keyspace;
   /** Number of databases (the `databases` directive). */
   readonly databases: number;
+  /** proto-max-bulk-len: the largest string a command may create. */
+  readonly protoMaxBulkLen: number;
   /** FLUSHALL's persistence side effect: with save rules configured, Redis saves right after. */
   afterFlushAll(): void;
 }

@@ -31,12 +31,11 @@ const W_PERSIST = Buffer.from('PERSIST');
 const W_KEEPTTL = Buffer.from('KEEPTTL');
 const EMPTY = Buffer.alloc(0);
 
-/** proto-max-bulk-len default (512 MB); an engine may expose its configured value. */
+/** proto-max-bulk-len default (512 MB). */
 export const DEFAULT_PROTO_MAX_BULK_LEN = 512 * 1024 * 1024;
 
 function protoMaxBulkLen(engine: EngineLike): number {
-  const v = (engine as EngineLike & { readonly protoMaxBulkLen?: unknown }).protoMaxBulkLen;
-  return typeof v === 'number' ? v : DEFAULT_PROTO_MAX_BULK_LEN;
+  return engine.protoMaxBulkLen;
 }
 
 /** checkStringLength: would a string of size+append bytes exceed the limit? */
@@ -48,6 +47,15 @@ function checkStringLength(ctx: Ctx, size: number | bigint, append: number): voi
 
 function copy(v: Uint8Array): Buffer {
   return Buffer.from(v);
+}
+
+/**
+ * A zero-copy Buffer over a value in shared memory, for replies of read-only commands: the reply
+ * contract (types.ts, server/engine-port.ts) has front ends copy reply bytes before the next
+ * command runs, so one copy is made instead of two.
+ */
+function view(v: Uint8Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
 // ================================================================================================
@@ -198,7 +206,7 @@ function psetexCommand(ctx: Ctx, argv: Buffer[]): Reply {
 
 function getCommand(ctx: Ctx, argv: Buffer[]): Reply {
   const v = ctx.engine.keyspace.getString(ctx.client.db, argv[1]!);
-  return v === null ? null : copy(v);
+  return v === null ? null : view(v);
 }
 
 function getsetCommand(ctx: Ctx, argv: Buffer[]): Reply {
@@ -272,7 +280,7 @@ function mgetCommand(ctx: Ctx, argv: Buffer[]): Reply {
     } catch (err) {
       if (!(err instanceof ReplyError)) throw err;
     }
-    out[j - 1] = v === null ? null : copy(v);
+    out[j - 1] = v === null ? null : view(v); // lazy expiry frees slots but never moves a record
   }
   return out;
 }

@@ -40,6 +40,7 @@ export function makeHarness(keyspace: Keyspace = new ModelKeyspace(), name = 'mo
   const engine = {
     keyspace,
     databases: keyspace.databases,
+    protoMaxBulkLen: 512 * 1024 * 1024,
     flushAllCalls: 0,
     afterFlushAll(): void { engine.flushAllCalls++; },
   };
