@@ -2,7 +2,7 @@
  * RDB load of 1M keys: forkless open() vs real redis-server loading the same file (its own
  * "DB loaded from disk: X seconds" log line), rounds interleaved, medians compared.
  */
-import { mkdtempSync, rmSync, copyFileSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, copyFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from '../engine/index.js';
@@ -34,10 +34,10 @@ export async function runRdbLoad(): Promise<string> {
     if (haveRedis()) {
       const dir = mkdtempSync(join(tmpdir(), 'fl-bench-rload-'));
       copyFileSync(file, join(dir, 'dump.rdb'));
-      const log = join(dir, 'redis.log');
-      const srv = await startRedis({ dir, args: ['--save', '', '--logfile', log] });
+      const srv = await startRedis({ dir, args: ['--save', '', '--dbfilename', 'dump.rdb'] });
+      const out = srv.output();
       await srv.stop();
-      const m = /DB loaded from disk: ([\d.]+) seconds/.exec(readFileSync(log, 'utf8'));
+      const m = /DB loaded from disk: ([\d.]+) seconds/.exec(out);
       if (m) theirs.push(Number(m[1]) * 1000);
       rmSync(dir, { recursive: true, force: true });
     }

@@ -63,13 +63,13 @@ export class Engine implements EngineLike, ServerEnginePort {
   }
 
   /** Loads the dataset from disk (dump.rdb) and starts the cron. */
-  start(): void {
+  async start(): Promise<void> {
     const dir = this.config.getString('dir');
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
     const file = join(dir, this.config.getString('dbfilename'));
     if (existsSync(file)) {
       const t0 = performance.now();
-      const res = loadRdbFile(file, this.keyspace, { masterDropsExpired: true });
+      const res = await loadRdbFile(file, this.keyspace, { masterDropsExpired: true }, (sab, len) => this.rdb.crcInWorker(sab, len));
       this.rdb.lastLoadKeysLoaded = res.keysLoaded;
       this.rdb.lastLoadKeysExpired = res.keysExpired;
       this.log('notice', `Done loading RDB, keys loaded: ${res.keysLoaded}, keys expired: ${res.keysExpired}.`);

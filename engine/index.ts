@@ -133,7 +133,7 @@ export class Forkless {
 export async function open(config: OpenOptions = {}): Promise<Forkless> {
   const cfg: OpenOptions = { ...config };
   const engine = new Engine(cfg);
-  engine.start();
+  await engine.start();
   await engine.rdb.warmUp();
   return new Forkless(engine);
 }

@@ -475,6 +475,12 @@ export class SharedKeyspace implements Keyspace {
   }
 
   dbSize(db: number): number { return this.db(db).dict.used; }
+
+  /** Sizes an empty db's index for `keys` keys up front (RDB RESIZEDB), so loading never rehashes. */
+  reserve(db: number, keys: number): void {
+    const d = this.db(db);
+    if (d.dict.used === 0 && keys > 0) d.dict.resize(keys);
+  }
   expiresSize(db: number): number { return this.db(db).expires.length; }
 
   flushDb(db: number): void {

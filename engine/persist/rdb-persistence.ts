@@ -153,6 +153,11 @@ export class RdbPersistence {
     return this.pool;
   }
 
+  /** CRC-64 of a shared buffer computed on the snapshot worker (parallel RDB load). */
+  crcInWorker(sab: SharedArrayBuffer, len: number): Promise<string> {
+    return this.getPool().run({ kind: 'crc', sab, len }) as Promise<string>;
+  }
+
   /**
    * Starts the snapshot worker ahead of the first BGSAVE. A cold worker needs tens of
    * milliseconds to start and load its modules, and at hundreds of thousands of writes per second
