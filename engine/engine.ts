@@ -18,6 +18,7 @@ import { serverCommands } from './commands/server.js';
 import type { ClientState, CommandSpec, Propagation, Reply } from './commands/types.js';
 import type { EngineLike } from './commands/engine-like.js';
 import { RdbPersistence } from './persist/rdb-persistence.js';
+import { AofPersistence } from './persist/aof.js';
 import { loadRdbFile } from './persist/rdb-load.js';
 import type { LogLevel, ServerEnginePort, ServerFrontEnd, ShutdownOptions } from './server/engine-port.js';
 import { Logger } from './log.js';
@@ -42,10 +43,18 @@ export class Engine implements EngineLike, ServerEnginePort {
   readonly databases: number;
   readonly dispatcher: Dispatcher<Engine>;
   readonly rdb: RdbPersistence;
+  /** The append-only file (persist/aof.ts); open only with `appendonly yes`. */
+  readonly aof: AofPersistence;
   readonly logger: Logger;
   readonly stats: EngineStats = { totalCommands: 0, expiredKeys: 0, startTime: Date.now() };
   server: ServerFrontEnd | null = null;
   private readonly listeners: PropagationListener[] = [];
+  /**
+   * Lazy-expiry DELs raised while a command runs. Redis propagates them together with the
+   * command's own writes (one also_propagate array), so the AOF wraps both in MULTI/EXEC.
+   */
+  private inCommand = false;
+  private expiredInCommand: Propagation[] = [];
   private nextClientId = 1;
   private cronTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -60,6 +69,11 @@ export class Engine implements EngineLike, ServerEnginePort {
     this.rdb = new RdbPersistence(this.keyspace, this.config, (lvl, msg) => this.log(lvl, msg));
     const table: CommandSpec<Engine>[] = buildCommandTable<Engine>(serverCommands);
     this.dispatcher = new Dispatcher<Engine>(this, table);
+    this.aof = new AofPersistence({
+      keyspace: this.keyspace, config: this.config, log: (lvl, msg) => this.log(lvl, msg),
+      dispatcher: this.dispatcher, newClientState: () => this.newClientState(),
+      rdbChildActive: () => this.rdb.inProgress,
+    });
   }
 
   /** Loads the dataset from disk (dump.rdb) and starts the cron. */
@@ -67,7 +81,13 @@ export class Engine implements EngineLike, ServerEnginePort {
     const dir = this.config.getString('dir');
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
     const file = join(dir, this.config.getString('dbfilename'));
-    if (existsSync(file)) {
+    // appendonly yes: the AOF is the only source and dump.rdb is not read (Redis's loadDataFromDisk).
+    const aofOn = this.config.getBool('appendonly');
+    if (aofOn) {
+      this.aof.open();
+      this.onPropagate((items) => this.aof.feed(items));
+    }
+    if (!aofOn && existsSync(file)) {
       const t0 = performance.now();
       const res = await loadRdbFile(file, this.keyspace, { masterDropsExpired: true }, (sab, len) => this.rdb.crcInWorker(sab, len));
       this.rdb.lastLoadKeysLoaded = res.keysLoaded;
@@ -110,22 +130,56 @@ export class Engine implements EngineLike, ServerEnginePort {
     if (!this.rdb.lastBgsaveOk && this.rdb.writesRefused()) {
       const spec = this.dispatcher.lookup(argv);
       if (spec !== null && (spec.flags.includes('write') || spec.name === 'ping')) return new ReplyError(MISCONF);
+    } else if (!this.aof.writeOk || !this.aof.fsyncOk) {
+      // AOF write/fsync failing: writes and PING refused, reads served (writeCommandsDeniedByDiskError).
+      const spec = this.dispatcher.lookup(argv);
+      const err = this.aof.writeError();
+      if (err !== null && spec !== null && (spec.flags.includes('write') || spec.name === 'ping')) return new ReplyError(err);
     }
-    const r = this.dispatcher.dispatch(client, argv, now);
+    this.inCommand = true;
+    let r: ReturnType<Dispatcher<Engine>['dispatch']>;
+    try {
+      r = this.dispatcher.dispatch(client, argv, now);
+    } finally {
+      this.inCommand = false;
+    }
     this.stats.totalCommands++;
     if (r.dirty > 0) this.rdb.dirty += r.dirty;
-    if (r.propagated.length > 0 && this.listeners.length > 0) {
+    if (this.expiredInCommand.length > 0) {
+      this.propagateWithExpired(argv, r.propagated);
+    } else if (r.propagated.length > 0 && this.listeners.length > 0) {
       const items = r.propagated.slice();
       for (const l of this.listeners) l(items);
     }
     return r.reply;
   }
 
+  /**
+   * A command that lazily expired keys: the DELs and the command's writes form one unit, as in
+   * Redis 7.0 (wrapped in MULTI/EXEC when more than one op), except for SCAN and RANDOMKEY
+   * (CMD_TOUCHES_ARBITRARY_KEYS), whose DELs go out one by one.
+   */
+  private propagateWithExpired(argv: Buffer[], propagated: readonly Propagation[]): void {
+    const expired = this.expiredInCommand;
+    this.expiredInCommand = [];
+    if (this.listeners.length === 0) return;
+    const name = this.dispatcher.lookup(argv)?.name;
+    if (name === 'scan' || name === 'randomkey') {
+      for (const e of expired) for (const l of this.listeners) l([e]);
+      if (propagated.length > 0) for (const l of this.listeners) l(propagated.slice());
+      return;
+    }
+    const items = propagated.length > 0 ? expired.concat(propagated) : expired;
+    for (const l of this.listeners) l(items);
+  }
+
   private propagateExpired(db: number, key: Buffer): void {
     this.stats.expiredKeys++;
     if (this.listeners.length === 0) return;
     const cmd = this.config.getBool('lazyfree-lazy-expire') ? 'UNLINK' : 'DEL';
-    const items: Propagation[] = [{ db, argv: [Buffer.from(cmd), key] }];
+    const item: Propagation = { db, argv: [Buffer.from(cmd), key] };
+    if (this.inCommand) { this.expiredInCommand.push(item); return; }
+    const items: Propagation[] = [item];
     for (const l of this.listeners) l(items);
   }
 
@@ -142,7 +196,8 @@ export class Engine implements EngineLike, ServerEnginePort {
     ks.now = Date.now();
     ks.activeExpireCycle(this.config.getInt('forkless-expire-budget-ms'));
     if (this.config.getBool('activerehashing')) ks.cron(1);
-    this.rdb.cron(false);
+    this.rdb.cron(this.aof.rewriteInProgress);
+    this.aof.cron();
   }
 
   /**
@@ -160,6 +215,7 @@ export class Engine implements EngineLike, ServerEnginePort {
         this.rdb.discardRunning();
         await this.rdb.waitIdle();
       }
+      await this.aof.flushAndSync(); // kills a running rewrite, writes and fsyncs the AOF
       const save = opts.nosave ? false : opts.save ? true : this.config.saveRules().length > 0;
       if (save) {
         this.log('notice', 'Saving the final RDB snapshot before exiting.');
@@ -168,6 +224,7 @@ export class Engine implements EngineLike, ServerEnginePort {
       if (this.cronTimer) clearInterval(this.cronTimer);
       this.cronTimer = null;
       await this.rdb.close();
+      await this.aof.close();
       this.closed = true;
       this.log('warning', 'Redis is now ready to exit, bye bye...');
     })();
@@ -179,6 +236,15 @@ export class Engine implements EngineLike, ServerEnginePort {
   }
 
   get isClosed(): boolean { return this.closed; }
+
+  // ---- Durability hooks (appendfsync). The server holds replies with them; see persist/aof.ts. ----
+
+  /** The AOF stream offset that replies produced so far depend on (0: nothing to wait for). */
+  durabilityBarrier(): number { return this.aof.barrier(); }
+  /** True when everything up to `offset` is as durable as appendfsync requires before replying. */
+  isDurable(offset: number): boolean { return this.aof.isDurable(offset); }
+  /** Calls `cb` (never synchronously) once `offset` is durable. */
+  whenDurable(offset: number, cb: () => void): void { this.aof.whenDurable(offset, cb); }
 
   /**
    * True when a plain SET may skip the dispatcher (embedded fast path): nothing subscribes to

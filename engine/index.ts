@@ -120,7 +120,12 @@ export class Forkless {
   }
 
   /** Resolves when every write acknowledged so far is as durable as appendfsync promises. */
-  async durable(): Promise<void> { /* no AOF yet: nothing is pending */ }
+  durable(): Promise<void> {
+    const e = this.engine;
+    const off = e.durabilityBarrier();
+    if (e.isDurable(off)) return Promise.resolve();
+    return new Promise((resolve) => e.whenDurable(off, resolve));
+  }
 
   /** SHUTDOWN semantics: save when save rules exist, stop workers, release memory. */
   async close(): Promise<void> { await this.engine.shutdown({}); }

@@ -90,7 +90,7 @@ const SECTIONS: Record<string, Section> = {
     const inProg = r.inProgress;
     const snap = r.lastSnapshot;
     return [
-      ['loading', 0], ['async_loading', 0],
+      ['loading', e.aof.loading !== null ? 1 : 0], ['async_loading', 0],
       ['current_cow_peak', inProg ? b.peakCopyBytes : 0], ['current_cow_size', inProg ? e.keyspace.barrier.copyBytesInUse : 0],
       ['current_cow_size_age', 0], ['current_fork_perc', '0.00'],
       ['current_save_keys_processed', 0], ['current_save_keys_total', 0],
@@ -100,10 +100,8 @@ const SECTIONS: Record<string, Section> = {
       ['rdb_current_bgsave_time_sec', inProg ? Math.round((Date.now() - r.bgsaveStart) / 1000) : -1],
       ['rdb_saves', r.saves], ['rdb_last_cow_size', r.lastCowSize],
       ['rdb_last_load_keys_expired', r.lastLoadKeysExpired], ['rdb_last_load_keys_loaded', r.lastLoadKeysLoaded],
-      ['aof_enabled', 0], ['aof_rewrite_in_progress', 0], ['aof_rewrite_scheduled', 0],
-      ['aof_last_rewrite_time_sec', -1], ['aof_current_rewrite_time_sec', -1], ['aof_last_bgrewrite_status', 'ok'],
-      ['aof_rewrites', 0], ['aof_rewrites_consecutive_failures', 0], ['aof_last_write_status', 'ok'],
-      ['aof_last_cow_size', 0], ['module_fork_in_progress', 0], ['module_fork_last_cow_size', 0],
+      // aof_* (and, while the AOF loads, loading_*) in Redis's order: persist/aof.ts.
+      ...e.aof.info(), ...e.aof.loadingRows(),
       ['forkless_snapshot_pages_copied', snap?.pagesCopied ?? 0],
       ['forkless_snapshot_bytes_copied', snap?.bytesCopied ?? 0],
       ['forkless_snapshot_peak_copy_bytes', snap?.peakCopyBytes ?? 0],
@@ -114,6 +112,7 @@ const SECTIONS: Record<string, Section> = {
       ['forkless_snapshot_pages_encoded_by_main', snap?.pagesEncoded ?? 0],
       ['forkless_snapshot_duration_ms', snap ? Math.round(snap.durationMs) : -1],
       ['forkless_snapshot_keys', snap?.keys ?? 0],
+      ...e.aof.forklessInfo(),
     ];
   },
   stats: (e) => {
@@ -295,10 +294,13 @@ function bgsave(ctx: Ctx, argv: Buffer[]): Reply {
     if (argv.length === 2 && latin1(argv[1]).toLowerCase() === 'schedule') schedule = true;
     else throw Errors.syntax();
   }
-  return ctx.engine.rdb.bgsaveCommand(schedule, false);
+  return ctx.engine.rdb.bgsaveCommand(schedule, ctx.engine.aof.rewriteInProgress);
 }
 
 function lastsave(ctx: Ctx): Reply { return ctx.engine.rdb.lastSave; }
+
+/** BGREWRITEAOF: persist/aof.ts has Redis's replies (started, scheduled, already in progress). */
+function bgrewriteaof(ctx: Ctx): Reply { return ctx.engine.aof.bgrewriteaofCommand(); }
 
 // ---------------------------------------------------------------------------------------------
 // Spec rows
@@ -321,5 +323,6 @@ export const serverCommands: CommandSpec<Engine>[] = [
   }),
   row('save', 1, ['admin', 'noscript', 'noMulti'], save, 'Synchronously save the dataset to disk', '1.0.0'),
   row('bgsave', -1, ['admin', 'noscript'], bgsave, 'Asynchronously save the dataset to disk', '1.0.0'),
+  row('bgrewriteaof', 1, ['admin', 'noscript'], bgrewriteaof, 'Asynchronously rewrite the append-only file', '1.0.0'),
   row('lastsave', 1, ['loading', 'stale', 'fast'], lastsave, 'Get the UNIX time stamp of the last successful save to disk', '1.0.0'),
 ];

@@ -48,6 +48,8 @@ export const I_SHORT_WRITTEN = 73;
 export const I_EXITED = 74;
 /** Times a short write could not be truncated away (the partial bytes stayed in the file). */
 export const I_TRUNCATE_FAILS = 75;
+/** Bytes the failed write tried to write (Redis's "expected" in the short-write log line). */
+export const I_SHORT_EXPECTED = 76;
 /** Log2 histogram of fsync latency in microseconds: bucket b counts fsyncs in [2^b, 2^(b+1)) µs. */
 export const I_FSYNC_HIST = 80;
 export const FSYNC_HIST_BUCKETS = 32;
