@@ -16,7 +16,7 @@
 import { Engine } from './engine.js';
 import { ReplyError } from './errors.js';
 import type { ConfigValue } from './config.js';
-import { DoubleReply, MapReply, NilArray, RawReply, SetReply, VerbatimReply, type ClientState, type Reply } from './commands/types.js';
+import { DoubleReply, MapReply, NilArray, PushReply, RawReply, SetReply, VerbatimReply, type ClientState, type Reply } from './commands/types.js';
 import { NO_EXPIRE } from './keyspace/api.js';
 import { formatDouble } from './commands/args.js';
 
@@ -42,7 +42,8 @@ function toResult(r: Reply): CallResult {
   if (r instanceof SetReply) return r.items.map(toResult);
   if (r instanceof VerbatimReply) return Buffer.from(r.text);
   if (r instanceof RawReply) return Buffer.from(r.bytes);
-  return Buffer.from(r as Uint8Array);
+  if (r instanceof PushReply) return r.items.map(toResult);
+  return r.replies.map(toResult); // ReplySequence: several replies, one per element
 }
 
 function toArg(a: Arg): Buffer {
@@ -54,7 +55,9 @@ function toArg(a: Arg): Buffer {
 export class Forkless {
   readonly engine: Engine;
   private readonly client: ClientState;
-  private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  /** A plain Uint8Array: its subarray() is cheaper than Buffer#subarray on the hot path. */
+  private readonly scratch = new Uint8Array(SCRATCH_BYTES);
+  private readonly scratchBuf = Buffer.from(this.scratch.buffer, 0, SCRATCH_BYTES);
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -80,7 +83,7 @@ export class Forkless {
     if (off + n * 3 > SCRATCH_BYTES) return -1;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c >= 0x80) return off + buf.write(s, off, 'utf8');
+      if (c >= 0x80) return off + this.scratchBuf.write(s, off, 'utf8');
       buf[off + i] = c;
     }
     return off + n;

@@ -153,7 +153,7 @@ export class CowBarrier {
     const releasedSab = new SharedArrayBuffer(Math.max(4, n * 4));
     if (this.shadowSab === null) {
       this.shadowSab = new SharedArrayBuffer(0, { maxByteLength: Math.min(SHADOW_MAX_BYTES, Math.max(a.pageSize * 1024, 1 << 30) * 4) });
-      this.shadowU8 = new Uint8Array(this.shadowSab);
+      this.shadowU8 = new Uint8Array(this.shadowSab, 0, 0);
     }
     this.ctl = new Int32Array(new SharedArrayBuffer(C_WORDS * 4));
     this.kindAtBegin = kind;
@@ -281,7 +281,10 @@ export class CowBarrier {
     const sab = this.shadowSab!;
     const want = Math.min(sab.maxByteLength, slots * this.arena.pageSize);
     if (want <= this.shadowFaulted) return;
-    if (sab.byteLength < want) sab.grow(want);
+    if (sab.byteLength < want) {
+      sab.grow(want);
+      this.shadowU8 = new Uint8Array(sab, 0, sab.byteLength);
+    }
     const u8 = this.shadowU8;
     for (let off = this.shadowFaulted; off < want; off += 4096) u8[off] = 0;
     this.shadowFaulted = want;
@@ -306,6 +309,7 @@ export class CowBarrier {
       if (sab.byteLength < need) {
         const grown = Math.min(sab.maxByteLength, Math.max(need, sab.byteLength * 2, this.arena.pageSize * 16));
         sab.grow(grown);
+        this.shadowU8 = new Uint8Array(sab, 0, sab.byteLength);
       }
     }
     this.slotsInUse++;
