@@ -140,13 +140,9 @@ export class CowBarrier {
     const t0 = performance.now();
     const a = this.arena;
     const n = a.pageCount;
-    const stateSab = new SharedArrayBuffer(Math.max(1, n));
+    const { kindSab, auxSab, stateSab } = this.pageTables();
     const state = new Uint8Array(stateSab);
-    const kindSab = new SharedArrayBuffer(Math.max(1, n));
     const kind = new Uint8Array(kindSab);
-    kind.set(a.kind.subarray(0, n));
-    const auxSab = new SharedArrayBuffer(Math.max(4, n * 4));
-    new Int32Array(auxSab).set(a.aux.subarray(0, n));
     for (let p = 0; p < n; p++) if (kind[p] === PAGE_FREE) state[p] = ST_DONE;
     const shadowOfSab = new SharedArrayBuffer(Math.max(4, n * 4));
     const copiedSab = new SharedArrayBuffer(Math.max(4, n * 4));
@@ -182,6 +178,29 @@ export class CowBarrier {
     this.active = true;
     this.stats.setupUs = Math.round((performance.now() - t0) * 1000);
     return this.current;
+  }
+
+  /** Copies of the page kinds and aux words as of now, and a zeroed (all PENDING) state array. */
+  private pageTables(): { kindSab: SharedArrayBuffer; auxSab: SharedArrayBuffer; stateSab: SharedArrayBuffer } {
+    const a = this.arena;
+    const n = a.pageCount;
+    const kindSab = new SharedArrayBuffer(Math.max(1, n));
+    new Uint8Array(kindSab).set(a.kind.subarray(0, n));
+    const auxSab = new SharedArrayBuffer(Math.max(4, n * 4));
+    new Int32Array(auxSab).set(a.aux.subarray(0, n));
+    return { kindSab, auxSab, stateSab: new SharedArrayBuffer(Math.max(1, n)) };
+  }
+
+  /** A view of the pages for a serializer on this thread while nothing writes (SAVE): no epoch. */
+  quiescentView(): SnapshotShared {
+    const a = this.arena;
+    const { kindSab, auxSab, stateSab } = this.pageTables();
+    const empty = new SharedArrayBuffer(4);
+    return {
+      pageSize: a.pageSize, pages: a.pageCount, segments: a.segments.slice(), state: stateSab, kind: kindSab, aux: auxSab,
+      shadow: new SharedArrayBuffer(0), shadowOf: empty, copiedList: empty, releasedList: empty,
+      ctl: new SharedArrayBuffer(C_WORDS * 4), fragments: null,
+    };
   }
 
   /** Ends the epoch (worker finished or failed). Shadow slots all return to the pool. */

@@ -632,9 +632,8 @@ export class SharedKeyspace implements Keyspace {
   // Snapshots
   // ---------------------------------------------------------------------------------------------
 
-  /** Starts a copy-on-write epoch and describes it for the snapshot worker. */
-  beginSnapshot(opts?: BeginOptions): SnapshotJob {
-    if (this.barrier.active) throw new StoreError('ESNAPSHOT', 'a snapshot is already running');
+  /** Logical db numbering and RESIZEDB hints as of now (what a snapshot records at its start). */
+  private dbMap(): Omit<SnapshotJob, 'shared'> {
     const logicalDb: number[] = new Array<number>(this.databases);
     const dbSizes: number[] = [];
     const expiresSizes: number[] = [];
@@ -645,43 +644,24 @@ export class SharedKeyspace implements Keyspace {
       expiresSizes.push(this.dbs[i].expires.length);
       keys += this.dbs[i].dict.used;
     }
-    const shared = this.barrier.begin(opts);
-    return { shared, logicalDb, dbSizes, expiresSizes, keys };
+    return { logicalDb, dbSizes, expiresSizes, keys };
+  }
+
+  /** Starts a copy-on-write epoch and describes it for the snapshot worker. */
+  beginSnapshot(opts?: BeginOptions): SnapshotJob {
+    if (this.barrier.active) throw new StoreError('ESNAPSHOT', 'a snapshot is already running');
+    const map = this.dbMap();
+    return { shared: this.barrier.begin(opts), ...map };
   }
 
   endSnapshot(): void { this.barrier.end(); }
 
   /**
    * The same view a snapshot worker gets, but without an epoch: for SAVE on the main thread, where
-   * nothing writes while the serializer runs.
+   * nothing writes while the serializer runs (every page starts PENDING and is read once).
    */
   quiescentView(): SnapshotJob {
-    const a = this.arena;
-    const n = a.pageCount;
-    const kind = new SharedArrayBuffer(Math.max(1, n));
-    new Uint8Array(kind).set(a.kind.subarray(0, n));
-    const aux = new SharedArrayBuffer(Math.max(4, n * 4));
-    new Int32Array(aux).set(a.aux.subarray(0, n));
-    const state = new SharedArrayBuffer(Math.max(1, n)); // all PENDING: the walker copies each page once
-    const logicalDb: number[] = new Array<number>(this.databases);
-    const dbSizes: number[] = [];
-    const expiresSizes: number[] = [];
-    let keys = 0;
-    for (let i = 0; i < this.databases; i++) {
-      logicalDb[this.dbs[i].phys] = i;
-      dbSizes.push(this.dbs[i].dict.used);
-      expiresSizes.push(this.dbs[i].expires.length);
-      keys += this.dbs[i].dict.used;
-    }
-    const empty = new SharedArrayBuffer(4);
-    return {
-      shared: {
-        pageSize: a.pageSize, pages: n, segments: a.segments.slice(), state, kind, aux,
-        shadow: new SharedArrayBuffer(0), shadowOf: empty, copiedList: empty, releasedList: empty,
-        ctl: new SharedArrayBuffer(64), fragments: null,
-      },
-      logicalDb, dbSizes, expiresSizes, keys,
-    };
+    return { shared: this.barrier.quiescentView(), ...this.dbMap() };
   }
 }
 
