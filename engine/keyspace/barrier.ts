@@ -97,6 +97,8 @@ export interface BarrierStats {
   waits: number;
   /** Pages the main thread encoded into fragments (copy budget spent). */
   pagesEncoded: number;
+  /** Total main-thread time spent capturing pages (copies, encodes, waits), microseconds. */
+  captureUs: number;
 }
 
 /** How long a write may wait for fragment-ring space before the page is copied instead. */
@@ -126,7 +128,7 @@ export class CowBarrier {
   private ring: SabRing | null = null;
   private encoder: PageEncoder | null = null;
   private pageScratch: Uint8Array = new Uint8Array(0);
-  stats: BarrierStats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, pagesEncoded: 0 };
+  stats: BarrierStats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, pagesEncoded: 0, captureUs: 0 };
 
   constructor(private readonly arena: Arena) {}
 
@@ -168,7 +170,7 @@ export class CowBarrier {
     this.freeSlots = [];
     for (let i = this.shadowSlots - 1; i >= 0; i--) this.freeSlots.push(i);
     this.slotsInUse = 0;
-    this.stats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, pagesEncoded: 0 };
+    this.stats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, pagesEncoded: 0, captureUs: 0 };
     this.current = {
       pageSize: a.pageSize, pages: n, segments: a.segments.slice(), state: stateSab, kind: kindSab, aux: auxSab,
       shadow: this.shadowSab, shadowOf: shadowOfSab, copiedList: copiedSab, releasedList: releasedSab,
@@ -263,6 +265,7 @@ export class CowBarrier {
       while (Atomics.load(state, p) === ST_WORKER_COPYING) { /* spin: bounded by one page copy */ }
     }
     const us = (performance.now() - t0) * 1000;
+    this.stats.captureUs += us;
     if (us > this.stats.longestStallUs) this.stats.longestStallUs = Math.round(us);
     if (us > 1000 && process.env.FORKLESS_DEBUG_STALLS) console.error(`barrier stall ${us.toFixed(0)}us page ${p} slots ${this.slotsInUse} encoded ${this.stats.pagesEncoded}`);
   }
