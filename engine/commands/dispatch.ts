@@ -39,6 +39,8 @@ export interface DispatchResult {
   dirty: number;
   /** What to feed the AOF and replicas, in order; empty when nothing. */
   propagated: readonly Propagation[];
+  /** Time the handler took, microseconds (0 when refused before running); SLOWLOG reads it. */
+  usec: number;
 }
 
 interface Entry<E> {
@@ -209,6 +211,43 @@ export class Dispatcher<E> {
     this.totalErrorReplies = 0;
   }
 
+  /** The row an argv resolves to (subcommand row for containers), or null. */
+  private resolve(argv: readonly Uint8Array[]): Entry<E> | null {
+    if (argv.length === 0) return null;
+    const e = this.table.find(argv[0]!);
+    if (e === null || e.subs === null || argv.length < 2) return e;
+    return e.subs.find(argv[1]!);
+  }
+
+  /**
+   * Counts a command the engine refused before dispatching it (MULTI queueing checks, MISCONF,
+   * pub/sub context ...), as Redis's rejectCommand does: rejected_calls and errorstats.
+   */
+  countRejected(argv: readonly Uint8Array[], err: ReplyError): void {
+    const e = this.resolve(argv);
+    if (e !== null) e.stats.rejectedCalls++;
+    this.countError(err);
+  }
+
+  /**
+   * Counts a command that ran outside dispatch() (the server front end's HELLO, AUTH, CLIENT ...):
+   * a call, its time, and its error reply if it failed.
+   */
+  countCall(argv: readonly Uint8Array[], usec: number, err: ReplyError | null): void {
+    const e = this.resolve(argv);
+    if (e !== null) {
+      e.stats.calls++;
+      e.stats.usec += usec;
+      if (err !== null) e.stats.failedCalls++;
+    }
+    if (err !== null) this.countError(err);
+  }
+
+  /** The full name ('get', 'config|get') the argv resolves to, or null when unknown. */
+  fullName(argv: readonly Uint8Array[]): string | null {
+    return this.resolve(argv)?.fullname ?? null;
+  }
+
   private countError(err: ReplyError): void {
     this.totalErrorReplies++;
     const code = errorCode(err.message);
@@ -218,7 +257,7 @@ export class Dispatcher<E> {
   private frame(): Frame<E> {
     let f = this.frames[this.depth];
     if (f === undefined) {
-      f = { ctx: new Context<E>(this.engine), result: { reply: null, dirty: 0, propagated: NO_PROPAGATION } };
+      f = { ctx: new Context<E>(this.engine), result: { reply: null, dirty: 0, propagated: NO_PROPAGATION, usec: 0 } };
       this.frames[this.depth] = f;
     }
     return f;
@@ -232,6 +271,7 @@ export class Dispatcher<E> {
     r.reply = err;
     r.dirty = 0;
     r.propagated = NO_PROPAGATION;
+    r.usec = 0;
     return r;
   }
 
@@ -274,7 +314,8 @@ export class Dispatcher<E> {
       }
       reply = err;
     }
-    stats.usec += (performance.now() - t0) * 1000;
+    const usec = (performance.now() - t0) * 1000;
+    stats.usec += usec;
     this.depth--;
     stats.calls++;
     if (reply instanceof ReplyError) {
@@ -284,6 +325,7 @@ export class Dispatcher<E> {
     const r = f.result;
     r.reply = reply;
     r.dirty = ctx.dirtyCount;
+    r.usec = usec;
     if (ctx.props !== null) r.propagated = ctx.props;
     else if (entry.isWrite && ctx.dirtyCount > 0) r.propagated = [{ db, argv }];
     else r.propagated = NO_PROPAGATION;

@@ -25,10 +25,21 @@ export class SetReply { constructor(readonly items: Reply[]) {} }
 export class VerbatimReply { constructor(readonly text: string, readonly format = 'txt') {} }
 /** A reply that was already encoded as raw RESP bytes (rare; used for passthrough). */
 export class RawReply { constructor(readonly bytes: Buffer) {} }
+/**
+ * An out-of-band message (RESP3 `>`); RESP2 sends a plain array. Pub/sub messages and the
+ * (un)subscribe confirmations use it, as Redis does.
+ */
+export class PushReply { constructor(readonly items: Reply[]) {} }
+/**
+ * Several top-level replies sent back to back with no header of their own: SUBSCRIBE a b answers
+ * with one push per channel. Inside an EXEC array each part counts as one element, as in Redis
+ * (the array header then undercounts, exactly like Redis's own reply).
+ */
+export class ReplySequence { constructor(readonly replies: Reply[]) {} }
 
 export type Reply =
   | string | Buffer | null | number | bigint | Reply[] | ReplyError
-  | NilArray | DoubleReply | MapReply | SetReply | VerbatimReply | RawReply;
+  | NilArray | DoubleReply | MapReply | SetReply | VerbatimReply | RawReply | PushReply | ReplySequence;
 
 export const OK = 'OK';
 
@@ -43,10 +54,13 @@ export const OK = 'OK';
  *  noscript, loading, stale, pubsub, noprop, sortForScript, mayReplicate: as Redis, informational
  *  blocking  may block the client (server front end only)
  *  noMulti   cannot be queued inside MULTI
+ *  skipMonitor, skipSlowlog  not shown to MONITOR / not logged by SLOWLOG (EXEC, AUTH ...)
+ *  protected refused unless enabled by its enable-*-command directive (DEBUG)
  */
 export type CommandFlag =
   | 'write' | 'readonly' | 'denyoom' | 'admin' | 'fast' | 'noscript' | 'loading' | 'stale'
-  | 'pubsub' | 'noprop' | 'blocking' | 'noMulti' | 'mayReplicate' | 'allowBusy' | 'noAuth';
+  | 'pubsub' | 'noprop' | 'blocking' | 'noMulti' | 'mayReplicate' | 'allowBusy' | 'noAuth'
+  | 'skipMonitor' | 'skipSlowlog' | 'protected';
 
 /** Per-connection (or per embedded handle) state that commands read and change. */
 export interface ClientState {
@@ -54,7 +68,11 @@ export interface ClientState {
   db: number;
   resp: 2 | 3;
   name: string | null;
-  /** Set by the server for MULTI; null outside a transaction. */
+  /**
+   * The MULTI queue: null outside a transaction. Set by the engine's MULTI, cleared by EXEC,
+   * DISCARD and RESET; the front end reads it (CLIENT LIST flags=x, multi=<queued>) and forwards
+   * its own queueable commands to the engine while it is set.
+   */
   multi: Array<Buffer[]> | null;
 }
 
@@ -98,7 +116,11 @@ export interface CommandSpec<E = unknown> {
   readonly subcommands?: readonly CommandSpec<E>[];
 }
 
-/** A propagated write: the argv to feed the AOF and replicas, with the db it applies to. */
+/**
+ * A propagated write: the argv to feed the AOF and replicas, with the db it applies to. Listeners
+ * receive one execution unit per call (a command, or a whole EXEC); a unit of more than one item
+ * is wrapped in MULTI/EXEC by the consumer (Redis's propagatePendingCommands).
+ */
 export interface Propagation {
   readonly db: number;
   readonly argv: Buffer[];

@@ -15,11 +15,12 @@
  * alive only as long as the socket still holds it.
  *
  * RESP2 downgrades, as Redis: null → `$-1`, NilArray → `*-1`, doubles → bulk strings in %.17g
- * form (`inf`/`-inf`), maps → flat arrays, sets → arrays, verbatim → bulk string.
+ * form (`inf`/`-inf`), maps → flat arrays, sets → arrays, verbatim → bulk string, pushes → arrays.
+ * A ReplySequence writes its parts back to back (SUBSCRIBE a b: one push frame per channel).
  */
 import { ReplyError } from '../errors.js';
 import {
-  DoubleReply, MapReply, NilArray, RawReply, SetReply, VerbatimReply,
+  DoubleReply, MapReply, NilArray, PushReply, RawReply, ReplySequence, SetReply, VerbatimReply,
   type Reply,
 } from '../commands/types.js';
 
@@ -300,6 +301,16 @@ export class ReplyBuffer {
     }
     if (r instanceof VerbatimReply) return this.verbatim(r.text, r.format, proto);
     if (r instanceof RawReply) return this.raw(r.bytes);
+    if (r instanceof PushReply) {
+      if (proto === 3) this.header(0x3e /* > */, r.items.length);
+      else this.arrayHeader(r.items.length);
+      for (let i = 0; i < r.items.length; i++) this.reply(r.items[i]!, proto);
+      return;
+    }
+    if (r instanceof ReplySequence) {
+      for (let i = 0; i < r.replies.length; i++) this.reply(r.replies[i]!, proto);
+      return;
+    }
     throw new TypeError(`not a Reply: ${Object.prototype.toString.call(r)}`);
   }
 }

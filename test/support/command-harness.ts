@@ -58,7 +58,7 @@ export function makeHarness(keyspace: Keyspace = new ModelKeyspace(), name = 'mo
         log.push([p.db, showPropagation(p)]);
         propagations.push({ db: p.db, argv: [...p.argv] });
       }
-      return { reply: r.reply, dirty: r.dirty, propagated: [...r.propagated] };
+      return { reply: r.reply, dirty: r.dirty, propagated: [...r.propagated], usec: r.usec };
     },
     run(...argv: Arg[]): Reply {
       return h.exec(...argv).reply;
