@@ -25,7 +25,7 @@ function snapshotToMap(job: SnapshotJob): { out: Map<number, Map<string, Entry>>
   const chunks: Buffer[] = [];
   const enc = new RdbEncoder((c) => { chunks.push(Buffer.from(c)); }, { compression: true, checksum: true });
   enc.header(10);
-  const stats = new SnapshotWalker(job, enc).run();
+  const stats = new SnapshotWalker(job, enc, { compression: true }).run();
   enc.finish();
   const out = new Map<number, Map<string, Entry>>();
   readRdb(Buffer.concat(chunks), 'memory', {

@@ -11,7 +11,7 @@
  * index-only field the snapshot never reads.
  */
 import {
-  EXPIRE_BYTES, META_HAS_EXPIRE, RECORD_HEADER, REF_OFFSET_MASK, REF_SEGMENT_SHIFT, R_HASH, R_KLEN, R_META, R_NEXT,
+  META_HAS_EXPIRE, REF_OFFSET_MASK, REF_SEGMENT_SHIFT, R_HASH, R_KLEN, R_META, R_NEXT, keyOffset,
 } from './layout.js';
 
 const MIN_SIZE = 4;
@@ -68,7 +68,7 @@ export class Dict {
       const w = (ref & REF_OFFSET_MASK) << 1;
       if (u32[w + R_HASH] === hash && u32[w + R_KLEN] === klen) {
         const u8 = this.rec.u8[seg];
-        let off = (w << 2) + RECORD_HEADER + ((u32[w + R_META] & META_HAS_EXPIRE) !== 0 ? EXPIRE_BYTES : 0);
+        let off = (w << 2) + keyOffset((u32[w + R_META] & META_HAS_EXPIRE) !== 0, klen);
         let i = 0;
         while (i < klen && u8[off] === key[i]) { off++; i++; }
         if (i === klen) return ref;

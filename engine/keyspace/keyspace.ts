@@ -20,8 +20,9 @@ import { Dict } from './dict.js';
 import { hashBytes } from './hash.js';
 import {
   EXPIRE_BYTES, LARGE_HEADER_BYTES, META_HAS_EXPIRE, META_TYPE_MASK, PAGE_LARGE_CONT, PAGE_LARGE_HEAD,
-  PAGE_SLAB, RECORD_HEADER, REF_OFFSET_MASK, REF_SEGMENT_SHIFT, R_EXPSLOT, R_HASH, R_KLEN, R_META,
-  R_NEXT, R_VLEN, SLAB_FIXED_HEADER_WORDS, VT_STRING, buildSizeClasses, recordBytes, slabHeaderBytes,
+  PAGE_SLAB, RECORD_HEADER, REF_OFFSET_MASK, REF_SEGMENT_SHIFT, R_EXPSLOT, R_EXP_HI, R_EXP_LO, R_HASH, R_KLEN,
+  R_META, R_NEXT, R_VLEN, SLAB_FIXED_HEADER_WORDS, VT_STRING, buildSizeClasses, keyOffset, metaWord, putRdbLen,
+  recordBytes, slabHeaderBytes, typeOffset, valueOffset,
   slotsPerPage,
 } from './layout.js';
 import { KEEP_TTL, NO_EXPIRE, type Keyspace, type MemoryStats, type ValueType } from './api.js';
@@ -108,8 +109,9 @@ export class SharedKeyspace implements Keyspace {
   private w(ref: number): number { return (ref & REF_OFFSET_MASK) << 1; }
   private u32(ref: number): Uint32Array { return this.arena.u32[ref >>> REF_SEGMENT_SHIFT]; }
   private u8(ref: number): Uint8Array { return this.arena.u8[ref >>> REF_SEGMENT_SHIFT]; }
-  private keyOff(ref: number, meta: number): number {
-    return ((ref & REF_OFFSET_MASK) << 3) + RECORD_HEADER + ((meta & META_HAS_EXPIRE) !== 0 ? EXPIRE_BYTES : 0);
+  /** Byte offset (in its segment) of a record's key. */
+  private keyOff(ref: number, meta: number, klen: number): number {
+    return ((ref & REF_OFFSET_MASK) << 3) + keyOffset((meta & META_HAS_EXPIRE) !== 0, klen);
   }
 
   /** `now`, reading the real clock if a fast path left it unset (0). */
@@ -123,21 +125,35 @@ export class SharedKeyspace implements Keyspace {
   private expireOf(ref: number): number {
     const meta = this.metaOf(ref);
     if ((meta & META_HAS_EXPIRE) === 0) return NO_EXPIRE;
-    return this.arena.f64[ref >>> REF_SEGMENT_SHIFT][((ref & REF_OFFSET_MASK) + 3)];
+    const u32 = this.u32(ref);
+    const w = this.w(ref);
+    return u32[w + R_EXP_HI] * 0x100000000 + u32[w + R_EXP_LO];
+  }
+
+  /** Stores an expire time as the RDB's little-endian int64 (exact up to 2^53 ms). */
+  private putExpire(ref: number, at: number): void {
+    const u32 = this.u32(ref);
+    const w = this.w(ref);
+    const hi = Math.floor(at / 0x100000000);
+    u32[w + R_EXP_LO] = at - hi * 0x100000000;
+    u32[w + R_EXP_HI] = hi;
   }
 
   private keyView(ref: number): Uint8Array {
     const u32 = this.u32(ref);
     const w = this.w(ref);
-    const off = this.keyOff(ref, u32[w + R_META]);
-    return this.u8(ref).subarray(off, off + u32[w + R_KLEN]);
+    const klen = u32[w + R_KLEN];
+    const off = this.keyOff(ref, u32[w + R_META], klen);
+    return this.u8(ref).subarray(off, off + klen);
   }
 
   private valueView(ref: number): Uint8Array {
     const u32 = this.u32(ref);
     const w = this.w(ref);
-    const off = this.keyOff(ref, u32[w + R_META]) + u32[w + R_KLEN];
-    return this.u8(ref).subarray(off, off + u32[w + R_VLEN]);
+    const klen = u32[w + R_KLEN];
+    const vlen = u32[w + R_VLEN];
+    const off = ((ref & REF_OFFSET_MASK) << 3) + valueOffset((u32[w + R_META] & META_HAS_EXPIRE) !== 0, klen, vlen);
+    return this.u8(ref).subarray(off, off + vlen);
   }
 
   /** Page id of a ref. */
@@ -278,22 +294,26 @@ export class SharedKeyspace implements Keyspace {
     }
   }
 
-  /** Writes a whole record (header, expire, key, value) into freshly allocated space. */
+  /** Writes a whole record (header, then its RDB form) into freshly allocated space. */
   private writeRecord(ref: number, hash: number, type: number, key: Uint8Array, value: Uint8Array, expireAt: number): void {
     const u32 = this.u32(ref);
     const w = this.w(ref);
     const hasExp = expireAt !== NO_EXPIRE;
     u32[w + R_NEXT] = 0;
     u32[w + R_HASH] = hash;
-    u32[w + R_META] = type | (hasExp ? META_HAS_EXPIRE : 0);
+    u32[w + R_EXPSLOT] = 0;
     u32[w + R_KLEN] = key.length;
     u32[w + R_VLEN] = value.length;
-    u32[w + R_EXPSLOT] = 0;
-    if (hasExp) this.arena.f64[ref >>> REF_SEGMENT_SHIFT][(ref & REF_OFFSET_MASK) + 3] = expireAt;
+    u32[w + R_META] = metaWord(type, hasExp);
+    if (hasExp) this.putExpire(ref, expireAt);
     const u8 = this.u8(ref);
-    const off = ((ref & REF_OFFSET_MASK) << 3) + RECORD_HEADER + (hasExp ? EXPIRE_BYTES : 0);
+    const base = (ref & REF_OFFSET_MASK) << 3;
+    let off = base + typeOffset(hasExp);
+    u8[off++] = type;
+    off = putRdbLen(u8, off, key.length);
     u8.set(key, off);
-    u8.set(value, off + key.length);
+    off = putRdbLen(u8, off + key.length, value.length);
+    u8.set(value, off);
     this.liveRecordBytes += recordBytes(key.length, value.length, hasExp);
   }
 
@@ -402,10 +422,14 @@ export class SharedKeyspace implements Keyspace {
       const w = this.w(old);
       this.touchRange(old, size);
       this.liveRecordBytes += size - recordBytes(u32[w + R_KLEN], u32[w + R_VLEN], oldHasExp);
-      u32[w + R_META] = type | (hasExp ? META_HAS_EXPIRE : 0);
+      u32[w + R_META] = metaWord(type, hasExp);
       u32[w + R_VLEN] = value.length;
-      if (hasExp) this.arena.f64[old >>> REF_SEGMENT_SHIFT][(old & REF_OFFSET_MASK) + 3] = expireAt;
-      this.u8(old).set(value, this.keyOff(old, oldMeta) + key.length);
+      if (hasExp) this.putExpire(old, expireAt);
+      const u8 = this.u8(old);
+      const base = (old & REF_OFFSET_MASK) << 3;
+      u8[base + typeOffset(hasExp)] = type;
+      const off = putRdbLen(u8, this.keyOff(old, oldMeta, key.length) + key.length, value.length);
+      u8.set(value, off);
       return;
     }
     const ref = this.allocRecord(d, size);
@@ -432,7 +456,7 @@ export class SharedKeyspace implements Keyspace {
     if (ref === 0) return false;
     if ((this.metaOf(ref) & META_HAS_EXPIRE) !== 0) {
       this.touchRange(ref, RECORD_HEADER + EXPIRE_BYTES);
-      this.arena.f64[ref >>> REF_SEGMENT_SHIFT][(ref & REF_OFFSET_MASK) + 3] = at;
+      this.putExpire(ref, at);
       return true;
     }
     this.restore(d, ref, at);

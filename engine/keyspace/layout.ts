@@ -19,17 +19,24 @@
  *             class. Header: u32[0] kind | db << 8, u32[1] pages in the extent; record at +16.
  *  LARGE_CONT the following pages of that extent: raw record bytes, no header.
  *
- * Record (8-aligned, RECORD_HEADER bytes of header, then [expire f64], key, value):
- *  +0  u32 next      hash-chain link            (index-only: never read by the serializer)
+ * Record (8-aligned). A 24-byte header the index uses, then the record's own RDB encoding, so
+ * that copying a record out of a page and serializing it are the same memcpy (the snapshot and
+ * the barrier's page encoder do exactly that):
+ *  +0  u32 next      hash-chain link               (index-only: never read by the serializer)
  *  +4  u32 hash      murmur3 of the key
- *  +8  u32 meta      bits 0-7 value type, bit 8 HAS_EXPIRE
+ *  +8  u32 expSlot   position in the db's expires array (index-only)
  *  +12 u32 klen
  *  +16 u32 vlen
- *  +20 u32 expSlot   position in the db's expires array (index-only)
- *  +24 f64 expireAt  absolute unix ms, present iff HAS_EXPIRE
- *  then key bytes, then value bytes.
- * Fields marked index-only may be written without passing the copy-on-write barrier: the snapshot
- * never reads them, so a torn or newer value in a captured page is harmless.
+ *  +20 u16 meta      bits 0-7 value type (= its RDB type byte), bit 8 HAS_EXPIRE
+ *  +22 u8  0
+ *  +23 u8  0xFC      RDB EXPIRETIME_MS opcode, iff HAS_EXPIRE      <- RDB form starts here ...
+ *  +24 i64 expireAt  little-endian unix ms, iff HAS_EXPIRE
+ *  then (at +24, or +32 with an expire)                           <- ... or here without expire
+ *      type byte, RDB length of key, key, RDB length of value, value
+ * Lengths use RDB's smallest form (1, 2 or 5 bytes); strings are stored raw (Redis's loader reads
+ * raw strings whatever encoding Redis itself would have picked). Fields marked index-only may be
+ * written without passing the copy-on-write barrier: the snapshot never reads them, so a torn or
+ * newer value in a captured page is harmless.
  */
 export const SEGMENT_BYTES = 1 << 30;
 export const REF_SEGMENT_SHIFT = 27;
@@ -46,14 +53,46 @@ export const SLAB_FIXED_HEADER_WORDS = 4;
 export const RECORD_HEADER = 24;
 export const R_NEXT = 0;      // u32 word offsets inside a record
 export const R_HASH = 1;
-export const R_META = 2;
+export const R_EXPSLOT = 2;
 export const R_KLEN = 3;
 export const R_VLEN = 4;
-export const R_EXPSLOT = 5;
+export const R_META = 5;      // low 16 bits; the top byte is the 0xFC opcode when HAS_EXPIRE
+export const R_EXP_LO = 6;
+export const R_EXP_HI = 7;
 export const EXPIRE_BYTES = 8;
+export const RDB_OPCODE_EXPIRETIME_MS = 0xfc;
 
 export const META_TYPE_MASK = 0xff;
 export const META_HAS_EXPIRE = 0x100;
+/** The meta word as stored: meta bits plus the EXPIRETIME_MS opcode byte when there is an expire. */
+export function metaWord(type: number, hasExpire: boolean): number {
+  return hasExpire ? (type | META_HAS_EXPIRE | (RDB_OPCODE_EXPIRETIME_MS << 24)) >>> 0 : type;
+}
+
+/** Bytes of an RDB length: 1 below 64, 2 below 16384, 5 up to 2^32-1 (the only forms used here). */
+export function rdbLenSize(n: number): number {
+  return n < 64 ? 1 : n < 16384 ? 2 : 5;
+}
+
+/** Writes an RDB length at `off`; returns the offset after it. */
+export function putRdbLen(u8: Uint8Array, off: number, n: number): number {
+  if (n < 64) { u8[off] = n; return off + 1; }
+  if (n < 16384) { u8[off] = 0x40 | (n >>> 8); u8[off + 1] = n & 0xff; return off + 2; }
+  u8[off] = 0x80;
+  u8[off + 1] = n >>> 24; u8[off + 2] = (n >>> 16) & 0xff; u8[off + 3] = (n >>> 8) & 0xff; u8[off + 4] = n & 0xff;
+  return off + 5;
+}
+
+/** Offset (from the record start) of the type byte, where the RDB form continues after any expire. */
+export function typeOffset(hasExpire: boolean): number { return hasExpire ? RECORD_HEADER + EXPIRE_BYTES : RECORD_HEADER; }
+/** Offset of the RDB form's first byte (the 0xFC opcode, or the type byte). */
+export function rdbStart(hasExpire: boolean): number { return hasExpire ? RECORD_HEADER - 1 : RECORD_HEADER; }
+/** Offset of the key bytes. */
+export function keyOffset(hasExpire: boolean, klen: number): number { return typeOffset(hasExpire) + 1 + rdbLenSize(klen); }
+/** Offset of the value bytes. */
+export function valueOffset(hasExpire: boolean, klen: number, vlen: number): number {
+  return keyOffset(hasExpire, klen) + klen + rdbLenSize(vlen);
+}
 
 /** Value type codes stored in a record's meta (in-memory encodings, not RDB type codes). */
 export const VT_STRING = 0;
@@ -80,7 +119,7 @@ export function slotsPerPage(pageSize: number, slotSize: number): number {
 
 /** Total record bytes for a key/value of these lengths. */
 export function recordBytes(klen: number, vlen: number, hasExpire: boolean): number {
-  return RECORD_HEADER + (hasExpire ? EXPIRE_BYTES : 0) + klen + vlen;
+  return valueOffset(hasExpire, klen, vlen) + vlen;
 }
 
 /**

@@ -25,17 +25,15 @@ export function makeFragmentEncoder(map: () => DbMap): PageEncoder {
   // The barrier always passes the same scratch page: keep its views instead of allocating per call.
   let viewsOf: Uint8Array | null = null;
   let u32: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
-  let f64: Float64Array<ArrayBufferLike> = new Float64Array(0);
   return (page: Uint8Array): Uint8Array | null => {
-    if (ser === null) ser = new PageSerializer(map(), enc as RecordSink, false);
+    if (ser === null) ser = new PageSerializer(map(), enc as RecordSink, { switchDbs: false, passthrough: true, compression: false });
     if (viewsOf !== page) {
       viewsOf = page;
       u32 = new Uint32Array(page.buffer, page.byteOffset, page.byteLength >> 2);
-      f64 = new Float64Array(page.buffer, page.byteOffset, page.byteLength >> 3);
     }
     pos = 8;
     ser.keys = 0;
-    ser.slab(page, u32, f64);
+    ser.slab(page, u32);
     enc.flush();
     const db = ser.dbOf(u32);
     const keys = ser.keys;

@@ -21,9 +21,9 @@ import {
   type SnapshotShared,
 } from '../keyspace/barrier.js';
 import {
-  EXPIRE_BYTES, LARGE_HEADER_BYTES, META_HAS_EXPIRE, META_TYPE_MASK, PAGE_FREE, PAGE_LARGE_CONT,
-  PAGE_LARGE_HEAD, PAGE_SLAB, RECORD_HEADER, R_KLEN, R_META, R_VLEN, SEGMENT_BYTES,
-  SLAB_FIXED_HEADER_WORDS, VT_STRING, slabHeaderBytes,
+  LARGE_HEADER_BYTES, META_HAS_EXPIRE, META_TYPE_MASK, PAGE_FREE, PAGE_LARGE_CONT, PAGE_LARGE_HEAD, PAGE_SLAB,
+  R_EXP_HI, R_EXP_LO, R_KLEN, R_META, R_VLEN, SEGMENT_BYTES, SLAB_FIXED_HEADER_WORDS, VT_STRING, keyOffset, rdbStart,
+  slabHeaderBytes, valueOffset,
 } from '../keyspace/layout.js';
 import { ForklessError } from '../errors.js';
 import { SabRing } from '../sab/ring.js';
@@ -86,15 +86,15 @@ export class SnapshotWalker {
   private released = 0;
   private readonly pageBuf: Uint8Array;
   private readonly pageU32: Uint32Array;
-  private readonly pageF64: Float64Array;
   private extentBuf: Uint8Array;
   private readonly serializer: PageSerializer;
   private readonly fragments: SabRing | null;
   private readonly fragScratch = { buf: new Uint8Array(0) };
   readonly stats: WalkStats = { keys: 0, pagesFromShadow: 0, pagesCopiedByWorker: 0, extents: 0, fragments: 0, aborted: false };
 
-  constructor(job: WalkJob, private readonly sink: RecordSink) {
-    this.serializer = new PageSerializer(job, sink);
+  /** `rdbOutput`: the sink writes RDB (records may be copied in their stored RDB form). */
+  constructor(job: WalkJob, private readonly sink: RecordSink, rdbOutput: { compression: boolean } | null = null) {
+    this.serializer = new PageSerializer(job, sink, { passthrough: rdbOutput !== null, compression: rdbOutput?.compression ?? false });
     this.fragments = job.shared.fragments !== null ? new SabRing(job.shared.fragments) : null;
     const s = job.shared;
     this.pageSize = s.pageSize;
@@ -113,7 +113,6 @@ export class SnapshotWalker {
     const buf = new ArrayBuffer(s.pageSize);
     this.pageBuf = new Uint8Array(buf);
     this.pageU32 = new Uint32Array(buf);
-    this.pageF64 = new Float64Array(buf);
     this.extentBuf = new Uint8Array(0);
   }
 
@@ -126,7 +125,7 @@ export class SnapshotWalker {
       const k = this.kind[p];
       if (k === PAGE_FREE || k === PAGE_LARGE_CONT) continue;
       if (k === PAGE_SLAB) {
-        if (this.capture(p, this.pageBuf, 0)) this.serializeSlab(this.pageBuf, this.pageU32, this.pageF64);
+        if (this.capture(p, this.pageBuf, 0)) this.serializeSlab(this.pageBuf, this.pageU32);
       } else if (k === PAGE_LARGE_HEAD) {
         this.processExtent(p);
       }
@@ -162,7 +161,7 @@ export class SnapshotWalker {
       if (this.processed[p] !== 0) continue;
       const k = this.kind[p];
       if (k === PAGE_SLAB) {
-        if (this.capture(p, this.pageBuf, 0)) this.serializeSlab(this.pageBuf, this.pageU32, this.pageF64);
+        if (this.capture(p, this.pageBuf, 0)) this.serializeSlab(this.pageBuf, this.pageU32);
       } else if (k === PAGE_LARGE_HEAD) {
         this.processExtent(p);
       } else if (k === PAGE_LARGE_CONT) {
@@ -214,17 +213,12 @@ export class SnapshotWalker {
     for (let q = head; q < head + n; q++) this.capture(q, buf, (q - head) * size);
     this.stats.extents++;
     const u32 = new Uint32Array(buf.buffer, 0, (n * size) >> 2);
-    const f64 = new Float64Array(buf.buffer, 0, (n * size) >> 3);
     const phys = (u32[0] >>> 8) & 0xff;
-    this.emitRecord(phys, buf, u32, f64, LARGE_HEADER_BYTES);
+    this.serializer.record(phys, buf, u32, LARGE_HEADER_BYTES);
   }
 
-  private serializeSlab(buf: Uint8Array, u32: Uint32Array, f64: Float64Array): void {
-    this.serializer.slab(buf, u32, f64);
-  }
-
-  private emitRecord(phys: number, buf: Uint8Array, u32: Uint32Array, f64: Float64Array, off: number): void {
-    this.serializer.record(phys, buf, u32, f64, off);
+  private serializeSlab(buf: Uint8Array, u32: Uint32Array): void {
+    this.serializer.slab(buf, u32);
   }
 
   /**
@@ -255,9 +249,21 @@ export class PageSerializer {
   keys = 0;
   private currentDb = -1;
   private readonly seenDb: boolean[] = [];
+  private readonly switchDbs: boolean;
+  private readonly passthrough: boolean;
+  private readonly compression: boolean;
 
-  /** `switchDbs` false: emit records only (a fragment for one db; the consumer selects it). */
-  constructor(private readonly job: DbMap, private readonly sink: RecordSink, private readonly switchDbs = true) {}
+  /**
+   * switchDbs false: emit records only (a fragment for one db; the consumer selects it).
+   * passthrough: the sink writes RDB, so a record's stored RDB form is copied as it is, unless
+   * compression is on and a string is long enough for Redis to try LZF on it.
+   */
+  constructor(private readonly job: DbMap, private readonly sink: RecordSink,
+    opts: { switchDbs?: boolean; passthrough?: boolean; compression?: boolean } = {}) {
+    this.switchDbs = opts.switchDbs ?? true;
+    this.passthrough = opts.passthrough ?? false;
+    this.compression = opts.compression ?? false;
+  }
 
   switchDb(db: number): void {
     if (db === this.currentDb) return;
@@ -272,7 +278,7 @@ export class PageSerializer {
   /** Logical db of a slab page image. */
   dbOf(u32: Uint32Array): number { return this.job.logicalDb[(u32[0] >>> 8) & 0xff]; }
 
-  slab(buf: Uint8Array, u32: Uint32Array, f64: Float64Array): void {
+  slab(buf: Uint8Array, u32: Uint32Array): void {
     const slotSize = u32[1];
     const nslots = u32[2];
     if (u32[3] === 0) return;
@@ -283,25 +289,28 @@ export class PageSerializer {
       while (bits !== 0) {
         const bit = 31 - Math.clz32(bits & -bits);
         bits &= bits - 1;
-        this.record(phys, buf, u32, f64, first + (wi * 32 + bit) * slotSize);
+        this.record(phys, buf, u32, first + (wi * 32 + bit) * slotSize);
       }
     }
   }
 
-  record(phys: number, buf: Uint8Array, u32: Uint32Array, f64: Float64Array, off: number): void {
+  record(phys: number, buf: Uint8Array, u32: Uint32Array, off: number): void {
     if (this.switchDbs) this.switchDb(this.job.logicalDb[phys]);
     const w = off >> 2;
     const meta = u32[w + R_META];
     const klen = u32[w + R_KLEN];
     const vlen = u32[w + R_VLEN];
-    let k = off + RECORD_HEADER;
-    if ((meta & META_HAS_EXPIRE) !== 0) {
-      this.sink.expireMs(f64[(off >> 3) + 3]);
-      k += EXPIRE_BYTES;
-    }
+    const hasExp = (meta & META_HAS_EXPIRE) !== 0;
     const type = meta & META_TYPE_MASK;
     if (type !== VT_STRING) throw new ForklessError('ETYPE', `snapshot: unknown value type ${type}`);
-    this.sink.stringKeyValueAt(buf, k, klen, buf, k + klen, vlen);
+    if (this.passthrough && (!this.compression || (klen <= 20 && vlen <= 20))) {
+      const start = off + rdbStart(hasExp);
+      this.sink.rawBytes(buf, start, off + valueOffset(hasExp, klen, vlen) + vlen - start);
+    } else {
+      if (hasExp) this.sink.expireMs(u32[w + R_EXP_HI] * 0x100000000 + u32[w + R_EXP_LO]);
+      const k = off + keyOffset(hasExp, klen);
+      this.sink.stringKeyValueAt(buf, k, klen, buf, off + valueOffset(hasExp, klen, vlen), vlen);
+    }
     this.keys++;
   }
 }
