@@ -81,6 +81,8 @@ const DIRECTIVES: Directive[] = [
   D('slowlog-log-slower-than', 'int', '10000', true, { min: -1 }),
   D('slowlog-max-len', 'int', '128', true, { min: 0 }),
   D('latency-monitor-threshold', 'int', '0', true, { min: 0 }),
+  // DEBUG is refused unless enabled (Redis 7.0's protected commands): no, yes, or local clients only.
+  D('enable-debug-command', 'enum', 'no', false, { values: ['no', 'yes', 'local'] }),
   D('active-expire-effort', 'int', '1', true, { min: 1, max: 10 }),
   D('activerehashing', 'bool', 'yes'),
   D('replica-read-only', 'bool', 'yes', true, { alias: 'slave-read-only' }),

@@ -12,15 +12,20 @@
 import { Config, type ConfigValue } from './config.js';
 import { ReplyError } from './errors.js';
 import { createKeyspace, type SharedKeyspace } from './keyspace/keyspace.js';
-import { Dispatcher } from './commands/dispatch.js';
+import { Dispatcher, type DispatchResult } from './commands/dispatch.js';
 import { buildCommandTable } from './commands/table.js';
 import { serverCommands } from './commands/server.js';
+import { transactionCommands } from './commands/transactions.js';
+import { pubsubCommands } from './commands/pubsub.js';
+import { introspectionCommands } from './commands/introspection.js';
+import { frontEndCommands } from './commands/front-end.js';
+import { CommandFlow } from './command-flow.js';
 import type { ClientState, CommandSpec, Propagation, Reply } from './commands/types.js';
 import type { EngineLike } from './commands/engine-like.js';
 import { RdbPersistence } from './persist/rdb-persistence.js';
 import { AofPersistence } from './persist/aof.js';
 import { loadRdbFile } from './persist/rdb-load.js';
-import type { LogLevel, ServerEnginePort, ServerFrontEnd, ShutdownOptions } from './server/engine-port.js';
+import type { EngineClientInfo, LogLevel, ServerEnginePort, ServerFrontEnd, ShutdownOptions } from './server/engine-port.js';
 import { Logger } from './log.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +52,10 @@ export class Engine implements EngineLike, ServerEnginePort {
   readonly aof: AofPersistence;
   readonly logger: Logger;
   readonly stats: EngineStats = { totalCommands: 0, expiredKeys: 0, startTime: Date.now() };
+  /** MULTI/WATCH, pub/sub, MONITOR, SLOWLOG: the checked command path (command-flow.ts). */
+  readonly flow: CommandFlow;
+  /** DEBUG SET-ACTIVE-EXPIRE: when false the cron leaves expired keys to lazy expiry. */
+  activeExpireEnabled = true;
   server: ServerFrontEnd | null = null;
   private readonly listeners: PropagationListener[] = [];
   /**
@@ -67,8 +76,10 @@ export class Engine implements EngineLike, ServerEnginePort {
     this.keyspace = createKeyspace({ pageSize: this.config.getInt('forkless-page-size'), databases: this.databases });
     this.keyspace.onExpired = (db, key) => this.propagateExpired(db, key);
     this.rdb = new RdbPersistence(this.keyspace, this.config, (lvl, msg) => this.log(lvl, msg));
-    const table: CommandSpec<Engine>[] = buildCommandTable<Engine>(serverCommands);
+    const table: CommandSpec<Engine>[] = buildCommandTable<Engine>(
+      serverCommands, transactionCommands, pubsubCommands, introspectionCommands, frontEndCommands);
     this.dispatcher = new Dispatcher<Engine>(this, table);
+    this.flow = new CommandFlow(this); // chains keyspace.onExpired, so it comes after that is set
     this.aof = new AofPersistence({
       keyspace: this.keyspace, config: this.config, log: (lvl, msg) => this.log(lvl, msg),
       dispatcher: this.dispatcher, newClientState: () => this.newClientState(),
@@ -116,15 +127,38 @@ export class Engine implements EngineLike, ServerEnginePort {
   /** Unknown command / arity errors, which Redis gives even before authentication. */
   checkCommand(argv: Buffer[]): ReplyError | null { return this.dispatcher.check(argv); }
 
-  /** Write (or may-replicate) commands: what CLIENT PAUSE WRITE holds. */
-  isWriteCommand(argv: Buffer[]): boolean {
+  /** Write (or may-replicate) commands: what CLIENT PAUSE WRITE holds (EXEC: what it queued). */
+  isWriteCommand(argv: Buffer[], client?: ClientState): boolean {
     const spec = this.dispatcher.lookup(argv);
-    return spec !== null && (spec.flags.includes('write') || spec.flags.includes('mayReplicate'));
+    if (spec === null) return false;
+    const flags = spec.name === 'exec' && client !== undefined ? this.flow.queuedFlags(client) : spec.flags;
+    return flags.includes('write') || flags.includes('mayReplicate');
+  }
+
+  // Per-client state hooks of the server port; the state lives in the command flow.
+  clientClosed(client: ClientState): void { this.flow.clientClosed(client); }
+  resetClient(client: ClientState): void { this.flow.resetClient(client); }
+  clientInfo(client: ClientState): EngineClientInfo { return this.flow.clientInfo(client); }
+  connectionCommandRan(client: ClientState, argv: Buffer[], reply: Reply, usec: number): void {
+    this.flow.connectionCommandRan(client, argv, reply, usec);
+  }
+
+  /**
+   * Why writes are refused right now, or null: MISCONF after a failed BGSAVE (with
+   * stop-writes-on-bgsave-error), else the AOF's write/fsync error. Writes and PING get it.
+   */
+  writeRefusal(): string | null {
+    if (!this.rdb.lastBgsaveOk && this.rdb.writesRefused()) return MISCONF;
+    if (!this.aof.writeOk || !this.aof.fsyncOk) return this.aof.writeError();
+    return null;
   }
 
   /** Runs one command; returns the reply (errors as ReplyError values, never thrown). */
   execute(client: ClientState, argv: Buffer[]): Reply {
     if (this.closed) return new ReplyError('ERR the engine is closed');
+    // MULTI queueing, WATCH, pub/sub context and MONITOR need Redis's full processCommand
+    // checks: they take the command flow's path. Everything else stays on this direct path.
+    if (client.multi !== null || this.flow.busy()) return this.flow.execute(client, argv);
     const now = Date.now();
     this.keyspace.now = now;
     if (!this.rdb.lastBgsaveOk && this.rdb.writesRefused()) {
@@ -136,8 +170,20 @@ export class Engine implements EngineLike, ServerEnginePort {
       const err = this.aof.writeError();
       if (err !== null && spec !== null && (spec.flags.includes('write') || spec.name === 'ping')) return new ReplyError(err);
     }
+    const r = this.dispatchUnit(client, argv, now);
+    if (r.usec >= this.flow.trackUsec) this.flow.track(client, argv, r.usec); // SLOWLOG, LATENCY
+    if (r.reply instanceof ReplyError) return this.flow.execArity(argv, r.reply);
+    return r.reply;
+  }
+
+  /**
+   * One command through the dispatcher as one execution unit: counted, its dirty changes added
+   * to the save rules' count, its writes (with any keys it lazily expired) handed to the
+   * listeners. The command flow runs its checked commands, EXEC included, through here too.
+   */
+  dispatchUnit(client: ClientState, argv: Buffer[], now: number): DispatchResult {
     this.inCommand = true;
-    let r: ReturnType<Dispatcher<Engine>['dispatch']>;
+    let r: DispatchResult;
     try {
       r = this.dispatcher.dispatch(client, argv, now);
     } finally {
@@ -151,7 +197,7 @@ export class Engine implements EngineLike, ServerEnginePort {
       const items = r.propagated.slice();
       for (const l of this.listeners) l(items);
     }
-    return r.reply;
+    return r;
   }
 
   /**
@@ -194,7 +240,7 @@ export class Engine implements EngineLike, ServerEnginePort {
   private cron(): void {
     const ks = this.keyspace;
     ks.now = Date.now();
-    ks.activeExpireCycle(this.config.getInt('forkless-expire-budget-ms'));
+    if (this.activeExpireEnabled) ks.activeExpireCycle(this.config.getInt('forkless-expire-budget-ms'));
     if (this.config.getBool('activerehashing')) ks.cron(1);
     this.rdb.cron(this.aof.rewriteInProgress);
     this.aof.cron();
@@ -219,7 +265,17 @@ export class Engine implements EngineLike, ServerEnginePort {
       const save = opts.nosave ? false : opts.save ? true : this.config.saveRules().length > 0;
       if (save) {
         this.log('notice', 'Saving the final RDB snapshot before exiting.');
-        this.rdb.saveSync();
+        try {
+          this.rdb.saveSync();
+        } catch (e) {
+          // SHUTDOWN FORCE exits anyway; otherwise the server keeps running (Redis's finishShutdown).
+          if (!opts.force) {
+            this.log('warning', "Error trying to save the DB, can't exit.");
+            this.log('warning', 'Errors trying to shut down the server. Check the logs for more information.');
+            throw e;
+          }
+          this.log('warning', 'Error trying to save the DB. Exit anyway.');
+        }
       }
       if (this.cronTimer) clearInterval(this.cronTimer);
       this.cronTimer = null;

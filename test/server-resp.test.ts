@@ -562,7 +562,7 @@ test('SHUTDOWN calls the engine and closes the server', async () => {
   await c.waitClosed();
   await sleep(20);
   assert.ok(exited);
-  assert.equal(engine.shutdowns, [{ save: false, nosave: true }]);
+  assert.equal(engine.shutdowns, [{ save: false, nosave: true, now: false, force: false }]);
   await server.close();
 });
 

@@ -72,22 +72,32 @@ const text = (b: Buffer): string => b.toString('utf8');
 
 /**
  * Runs a connection command for `conn` and writes its reply. Inside MULTI the queueable ones (AUTH,
- * HELLO, CLIENT) go to the engine to be queued, as Redis queues them.
+ * HELLO, CLIENT) go to the engine to be queued, as Redis queues them; SHUTDOWN goes there too, to
+ * be refused ("not allowed inside a transaction") and to flag the transaction. The engine then
+ * accounts for the command (commandstats, SLOWLOG, MONITOR) through connectionCommandRan.
  */
 export function runConnectionCommand(conn: Connection, kind: number, argv: Buffer[]): void {
-  if (conn.client.multi !== null && (kind === CMD_AUTH || kind === CMD_HELLO || kind === CMD_CLIENT)) {
+  if (conn.client.multi !== null && (kind === CMD_AUTH || kind === CMD_HELLO || kind === CMD_CLIENT || kind === CMD_SHUTDOWN)) {
     conn.execute(argv);
     return;
   }
-  const r = connectionCommand(conn, kind, argv);
-  if (r !== NO_REPLY) conn.out.reply(r, conn.client.resp);
+  const t0 = performance.now();
+  const r = connectionCommand(conn, kind, argv, true);
+  const usec = (performance.now() - t0) * 1000;
+  if (r !== NO_REPLY) conn.sendReply(r, argv);
+  conn.server.engine.connectionCommandRan?.(conn.client, argv, r === NO_REPLY ? null : r, usec);
 }
 
-/** The reply of a connection command (also used by the engine's EXEC through attachServer). */
-export function connectionCommand(conn: Connection, kind: number, argv: Buffer[]): Result {
+/**
+ * The reply of a connection command (also used by the engine's EXEC through attachServer, with
+ * `topLevel` false: queued commands were checked when they were queued).
+ */
+export function connectionCommand(conn: Connection, kind: number, argv: Buffer[], topLevel = false): Result {
   switch (kind) {
-    case CMD_AUTH: return authCommand(conn, argv);
-    case CMD_HELLO: return helloCommand(conn, argv);
+    case CMD_AUTH:
+      if (argv.length < 2) return arity('auth');
+      return (topLevel ? pubsubContextError(conn, 'auth') : null) ?? authCommand(conn, argv);
+    case CMD_HELLO: return (topLevel ? pubsubContextError(conn, 'hello') : null) ?? helloCommand(conn, argv);
     case CMD_QUIT:
       conn.closeAfterReply = true;
       return 'OK';
@@ -96,14 +106,25 @@ export function connectionCommand(conn: Connection, kind: number, argv: Buffer[]
       const e = checkClientCommand(argv);
       if (e !== null) return e;
       if (!conn.authenticated) return err('NOAUTH Authentication required.');
-      return clientCommand(conn, argv);
+      const ctx = topLevel ? pubsubContextError(conn, `client|${lower(argv[1]!)}`) : null;
+      return ctx ?? clientCommand(conn, argv);
     }
     case CMD_SHUTDOWN:
       if (!conn.authenticated) return err('NOAUTH Authentication required.');
-      return shutdownCommand(conn, argv);
+      return (topLevel ? pubsubContextError(conn, 'shutdown') : null) ?? shutdownCommand(conn, argv);
     default:
       return err('ERR unknown command');
   }
+}
+
+/**
+ * Redis refuses most commands to a RESP2 client with subscriptions (its connection carries
+ * pushes, so only (un)subscribe, PING, QUIT and RESET make sense). The engine applies the rule
+ * to its commands; this applies it to the front end's.
+ */
+function pubsubContextError(conn: Connection, fullname: string): ReplyError | null {
+  if (conn.client.resp !== 2 || conn.clientType() !== 'pubsub') return null;
+  return err(`ERR Can't execute '${fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
 }
 
 // ---- AUTH / HELLO ------------------------------------------------------------------------------
@@ -121,7 +142,6 @@ function checkPassword(conn: Connection, user: Buffer, password: Buffer): boolea
 }
 
 function authCommand(conn: Connection, argv: Buffer[]): Result {
-  if (argv.length < 2) return arity('auth');
   if (argv.length > 3) return syntax();
   let user: Buffer, password: Buffer;
   if (argv.length === 2) {
@@ -290,7 +310,7 @@ const CLIENT_HELP = [
   '    Prints this help.',
 ];
 
-/** Client types by name; all our clients are "normal" (no replicas, masters or pub/sub yet). */
+/** Client types by name (no replicas or masters yet: those lists are empty). */
 function clientType(name: Buffer): string | null {
   const n = lower(name);
   if (n === 'normal') return 'normal';
@@ -312,7 +332,7 @@ function clientCommand(conn: Connection, argv: Buffer[]): Result {
       if (argv.length === 4 && lower(argv[2]!) === 'type') {
         const t = clientType(argv[3]!);
         if (t === null) return err(`ERR Unknown client type '${text(argv[3]!)}'`);
-        lines = t === 'normal' ? server.connections().map((c) => c.infoString()) : [];
+        lines = server.connections().filter((c) => c.clientType() === t).map((c) => c.infoString());
       } else if (argv.length > 3 && lower(argv[2]!) === 'id') {
         lines = [];
         for (let j = 3; j < argv.length; j++) {
@@ -442,7 +462,7 @@ function clientKill(conn: Connection, argv: Buffer[]): Result {
   for (const c of conn.server.connections()) {
     if (addr !== null && c.addr !== addr) continue;
     if (laddr !== null && c.laddr !== laddr) continue;
-    if (type !== null && type !== 'normal') continue;
+    if (type !== null && c.clientType() !== type) continue;
     if (id !== 0 && c.client.id !== id) continue;
     if (c === conn && skipme) continue;
     if (c === conn) self = true;
@@ -456,18 +476,24 @@ function clientKill(conn: Connection, argv: Buffer[]): Result {
 
 // ---- SHUTDOWN ---------------------------------------------------------------------------------
 
+/**
+ * SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. NOW has nothing to skip (no replicas to wait for);
+ * FORCE makes a failed final save non-fatal. The engine saves, and the server exits only when it
+ * succeeded; otherwise the client gets Redis's error and the server keeps running.
+ */
 function shutdownCommand(conn: Connection, argv: Buffer[]): Result {
-  let save = false, nosave = false, abort = false;
+  let save = false, nosave = false, abort = false, now = false, force = false;
   for (let i = 1; i < argv.length; i++) {
     const o = lower(argv[i]!);
     if (o === 'nosave') nosave = true;
     else if (o === 'save') save = true;
-    else if (o === 'now' || o === 'force') { /* no replicas to wait for; nothing else to force */ }
+    else if (o === 'now') now = true;
+    else if (o === 'force') force = true;
     else if (o === 'abort') abort = true;
     else return syntax();
   }
   if ((save && nosave) || (abort && argv.length > 2)) return syntax();
   if (abort) return err('ERR No shutdown in progress.');
-  conn.server.shutdownFromClient(conn, { save, nosave });
+  conn.server.shutdownFromClient(conn, { save, nosave, now, force });
   return NO_REPLY;
 }

@@ -13,6 +13,12 @@
  *    reply over the limit.
  *  - Protocol errors: the reply is sent, later input is ignored, the socket is closed after the
  *    write, as Redis's CLIENT_CLOSE_AFTER_REPLY.
+ *  - Pushes (pub/sub messages, MONITOR lines) are encoded into the same output buffer the moment
+ *    the engine produces them. While the connection runs a command they land ahead of that
+ *    command's reply and leave with its write; otherwise the server flushes them on the next turn.
+ *    CLIENT REPLY OFF/SKIP only ever drops a command's own reply (`replyMark`), never a push.
+ *    A push that takes pending output past the client's output-buffer limit class (pubsub when
+ *    subscribed, else normal) closes the connection, as Redis's checkClientOutputBufferLimits.
  */
 import type { Socket } from 'node:net';
 import { ReplyError } from '../errors.js';
@@ -20,6 +26,7 @@ import type { ClientState, Reply } from '../commands/types.js';
 import { COMMAND, NEED_MORE, OVERFLOW, PROTOCOL_ERROR, RespParser, type ParserLimits } from './resp-parser.js';
 import { ReplyBuffer } from './resp-writer.js';
 import type { RespServer } from './server.js';
+import type { EngineClientInfo } from './engine-port.js';
 import { classifyCommand, CMD_NONE, CMD_SECURITY, runConnectionCommand } from './connection-commands.js';
 
 /** Flush inside a chunk once this much output is pending (keeps a huge pipeline from ballooning). */
@@ -57,6 +64,14 @@ export class Connection {
   /** Peak output buffer capacity (CLIENT LIST rbp). */
   outPeak = 0;
   private queued: Buffer[] = [];
+  /** Output position where the current command's own reply starts (-1: none yet). */
+  private replyMark = -1;
+  /** Inside process(): its final flush will send pushed output too. */
+  private processing = false;
+  /** Since when pending output has been above the soft output limit (0: it is not). */
+  private softLimitSince = 0;
+  /** Over its output limit: closing on the next turn; further pushes are dropped. */
+  private closeAsap = false;
 
   constructor(readonly server: RespServer, readonly socket: Socket, client: ClientState, limits: ParserLimits, authenticated: boolean) {
     this.client = client;
@@ -92,6 +107,7 @@ export class Connection {
   private onData(chunk: Buffer): void {
     this.lastInteraction = Date.now();
     this.server.counters.totalNetInputBytes += chunk.length;
+    this.server.counters.totalReadsProcessed++;
     if (this.closeAfterReply || this.closed) return;
     if (this.suspended || this.held || this.parser.hasInput || this.queued.length > 0) {
       this.queued.push(chunk);
@@ -151,12 +167,21 @@ export class Connection {
    * any time: the parser resumes where it stopped.
    */
   process(): void {
+    this.processing = true;
+    try {
+      this.processLoop();
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private processLoop(): void {
     const p = this.parser;
     for (;;) {
       if (this.held || this.closeAfterReply || this.closed) break;
       if (this.deferred !== null) {
         const argv = this.deferred;
-        if (this.server.pausedFor(argv)) {
+        if (this.server.pausedFor(argv, this.client)) {
           this.hold('pause');
           break;
         }
@@ -168,7 +193,7 @@ export class Connection {
       if (r === COMMAND) {
         if (p.argc === 0) continue;
         const argv = p.argv();
-        if (this.server.pausedFor(argv)) {
+        if (this.server.pausedFor(argv, this.client)) {
           // CLIENT PAUSE: this command waits (with its connection) until the pause ends.
           this.deferred = argv;
           this.hold('pause');
@@ -216,7 +241,7 @@ export class Connection {
 
   /** Runs one command; its reply goes to the output buffer. */
   runCommand(argv: Buffer[]): void {
-    const mark = this.out.mark();
+    this.replyMark = -1;
     this.lastCommand = argv[0]!;
     this.lastSubcommand = argv.length > 1 ? argv[1]! : null;
     const kind = classifyCommand(argv[0]!);
@@ -229,27 +254,81 @@ export class Connection {
       runConnectionCommand(this, kind, argv);
     } else if (!this.authenticated) {
       const err = this.server.engine.checkCommand?.(argv) ?? null;
-      this.out.reply(err ?? NOAUTH, this.client.resp);
+      this.sendReply(err ?? NOAUTH);
     } else {
       this.execute(argv);
     }
     // CLIENT REPLY: decided after the command ran (CLIENT REPLY ON's own +OK goes out).
-    if (this.replyOff || this.skipThis) this.out.rollback(mark);
+    if ((this.replyOff || this.skipThis) && this.replyMark >= 0) this.out.rollback(this.replyMark);
     this.skipThis = this.skipNext;
     this.skipNext = false;
   }
 
   /** Hands a command to the engine and encodes its reply (copying any shared-memory bytes). */
   execute(argv: Buffer[]): void {
-    const mark = this.out.mark();
+    let reply: Reply;
     try {
-      const reply: Reply = this.server.engine.execute(this.client, argv);
+      reply = this.server.engine.execute(this.client, argv);
+    } catch (err) {
+      reply = this.server.unexpected(err, argv);
+    }
+    this.sendReply(reply, argv);
+  }
+
+  /**
+   * Encodes the current command's reply. Remembers where it starts, so CLIENT REPLY OFF/SKIP can
+   * drop it without dropping pushes produced while the command ran.
+   */
+  sendReply(reply: Reply, argv: Buffer[] | null = null): void {
+    const mark = this.out.mark();
+    this.replyMark = mark;
+    try {
       this.out.reply(reply, this.client.resp);
     } catch (err) {
-      // A throwing engine or a malformed Reply: drop any half-encoded bytes, answer with an error.
+      // A malformed Reply: drop the half-encoded bytes, answer with an error.
       this.out.rollback(mark);
-      this.out.reply(this.server.unexpected(err, argv), this.client.resp);
+      this.out.reply(this.server.unexpected(err, argv ?? [Buffer.from('?')]), this.client.resp);
     }
+  }
+
+  /**
+   * Encodes an out-of-band reply for this client (see DESIGN). Returns true when the caller must
+   * arrange a flush (the connection is idle), false when nothing is to be sent or process() will.
+   */
+  pushReply(reply: Reply): boolean {
+    if (this.closed || this.closeAfterReply || this.closeAsap) return false;
+    this.out.reply(reply, this.client.resp);
+    if (this.overOutputLimit()) {
+      this.closeAsap = true;
+      this.server.log('warning', `Client ${this.infoString()} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+      setImmediate(() => this.close());
+      return false;
+    }
+    return !this.processing;
+  }
+
+  /** The server's deferred flush of pushed output (see RespServer.scheduleFlush). */
+  flushPushed(): void {
+    if (this.closed || this.processing) return;
+    this.flush();
+  }
+
+  /** Redis's hard/soft output limits for this client's class, checked after each push. */
+  private overOutputLimit(): boolean {
+    const info = this.server.engine.clientInfo?.(this.client);
+    const subscribed = info !== undefined && info.sub + info.psub + info.ssub > 0;
+    const limit = this.server.outputLimits.get(subscribed ? 'pubsub' : 'normal');
+    if (limit === undefined) return false;
+    const pending = this.out.length + this.socket.writableLength;
+    if (limit.hard > 0 && pending >= limit.hard) return true;
+    if (limit.soft > 0 && pending >= limit.soft) {
+      const now = Date.now();
+      if (this.softLimitSince === 0) this.softLimitSince = now;
+      else if (now - this.softLimitSince >= limit.softSeconds * 1000) return true;
+    } else {
+      this.softLimitSince = 0;
+    }
+    return false;
   }
 
   flush(): void {
@@ -257,6 +336,7 @@ export class Connection {
     if (data !== null && !this.closed) {
       this.lastInteraction = Date.now(); // as Redis: sending counts as activity for `timeout`
       this.server.counters.totalNetOutputBytes += data.length;
+      this.server.counters.totalWritesProcessed++;
       this.socket.write(data);
       if (this.out.capacity > this.outPeak) this.outPeak = this.out.capacity;
     }
@@ -291,14 +371,30 @@ export class Connection {
     this.server.removeConnection(this);
   }
 
+  /** Engine-side state (subscriptions, MONITOR, dirty CAS), or an empty one. */
+  engineInfo(): EngineClientInfo {
+    return this.server.engine.clientInfo?.(this.client) ?? NO_ENGINE_INFO;
+  }
+
+  /** Redis's client type: pubsub while subscribed, else normal (no replicas or masters yet). */
+  clientType(): 'normal' | 'pubsub' {
+    const i = this.engineInfo();
+    return i.sub + i.psub + i.ssub > 0 ? 'pubsub' : 'normal';
+  }
+
   /** CLIENT LIST / CLIENT INFO line, Redis's field order. */
   infoString(): string {
     const now = Date.now();
     const c = this.client;
     const multi = c.multi;
+    const info = this.engineInfo();
     let flags = '';
+    if (info.monitor) flags += 'O';
+    if (info.sub + info.psub + info.ssub > 0) flags += 'P';
     if (multi !== null) flags += 'x';
+    if (info.dirtyCas) flags += 'd';
     if (this.closeAfterReply) flags += 'c';
+    if (this.closeAsap) flags += 'A';
     if (this.isUnix) flags += 'U';
     if (flags === '') flags = 'N';
     let events = '';
@@ -308,9 +404,9 @@ export class Connection {
     const omem = this.socket.writableLength;
     return `id=${c.id} addr=${this.addr} laddr=${this.laddr} fd=${this.fd} name=${c.name ?? ''}` +
       ` age=${Math.floor((now - this.createdAt) / 1000)} idle=${Math.floor((now - this.lastInteraction) / 1000)}` +
-      ` flags=${flags} db=${c.db} sub=0 psub=0 ssub=0 multi=${multi === null ? -1 : multi.length}` +
-      ` qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=${this.out.capacity} rbp=${this.outPeak}` +
-      ` obl=${this.out.length} oll=0 omem=${omem} tot-mem=${this.out.capacity + qbuf + omem}` +
+      ` flags=${flags} db=${c.db} sub=${info.sub} psub=${info.psub} ssub=${info.ssub} multi=${multi === null ? -1 : multi.length}` +
+      ` qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=${info.multiMem} rbs=${this.out.capacity} rbp=${this.outPeak}` +
+      ` obl=${this.out.length} oll=0 omem=${omem} tot-mem=${this.out.capacity + qbuf + omem + info.multiMem}` +
       ` events=${events} cmd=${this.commandName()} user=default redir=-1 resp=${c.resp}`;
   }
 
@@ -326,6 +422,7 @@ export class Connection {
 }
 
 const NOAUTH = new ReplyError('NOAUTH Authentication required.');
+const NO_ENGINE_INFO: EngineClientInfo = { sub: 0, psub: 0, ssub: 0, monitor: false, dirtyCas: false, multiMem: 0 };
 
 /** Redis 7.0 commands with subcommands (CLIENT LIST shows cmd=client|list). */
 const CONTAINERS = new Set([

@@ -13,6 +13,17 @@
  *    `execute()` again, so no later write can change a reply already produced.
  *  - `execute()` may throw a ReplyError instead of returning one; the server sends it as an error
  *    reply. Any other exception is logged at warning level and answered with `-ERR <message>`.
+ *
+ * Asynchronous output (pub/sub, MONITOR)
+ *  Most replies answer a command, but a subscriber receives messages published by other clients
+ *  and a MONITOR client receives every command. The engine owns subscriptions and monitors; the
+ *  front end owns sockets. So the engine calls `ServerFrontEnd.push(clientId, reply)` (reached
+ *  through `attachServer`) whenever it has something for a client, at any time, including in the
+ *  middle of that same client's command (PUBLISH to a channel the publisher is subscribed to in
+ *  RESP3): the front end encodes the push at once, ahead of the command's own reply, and sends it
+ *  with the next write. Pushes are delivered even under CLIENT REPLY OFF, as Redis does.
+ *  What the front end needs back (the pub/sub context rule for its own commands, CLIENT LIST's
+ *  flags and sub/psub counts) comes from `clientInfo()`.
  */
 import type { ReplyError } from '../errors.js';
 import type { ClientState, Reply } from '../commands/types.js';
@@ -22,6 +33,24 @@ export type LogLevel = 'debug' | 'verbose' | 'notice' | 'warning';
 export interface ShutdownOptions {
   save?: boolean;
   nosave?: boolean;
+  /** SHUTDOWN FORCE: exit even if the final save fails (Redis logs "Exit anyway"). */
+  force?: boolean;
+  /** SHUTDOWN NOW: do not wait for lagging replicas (there are none yet: accepted, no effect). */
+  now?: boolean;
+}
+
+/** What the engine knows about a client that the front end shows or acts on. */
+export interface EngineClientInfo {
+  /** Channel, pattern and shard-channel subscriptions (CLIENT LIST sub/psub/ssub). */
+  sub: number;
+  psub: number;
+  ssub: number;
+  /** MONITOR mode (CLIENT LIST flag O). */
+  monitor: boolean;
+  /** A WATCHed key was touched: EXEC will fail (CLIENT LIST flag d). */
+  dirtyCas: boolean;
+  /** Bytes held by the MULTI queue (CLIENT LIST multi-mem). */
+  multiMem: number;
 }
 
 export interface ServerEnginePort {
@@ -52,12 +81,24 @@ export interface ServerEnginePort {
   checkCommand?(argv: Buffer[]): ReplyError | null;
   /**
    * Whether a command may modify the dataset or be propagated (Redis's write / may-replicate
-   * flags; EXEC counts when its queue holds such commands). CLIENT PAUSE WRITE holds exactly
-   * these; without the hook every command is held.
+   * flags; EXEC counts when the client's queue holds such commands). CLIENT PAUSE WRITE holds
+   * exactly these; without the hook every command is held.
    */
-  isWriteCommand?(argv: Buffer[]): boolean;
+  isWriteCommand?(argv: Buffer[], client?: ClientState): boolean;
   /** Called once by the server when it starts, so the engine can reach the front end. */
   attachServer?(server: ServerFrontEnd): void;
+  /**
+   * Engine-side state of a client. The front end refuses its own commands (HELLO, AUTH, CLIENT,
+   * SHUTDOWN) to a RESP2 client in pub/sub context (sub + psub + ssub > 0) with Redis's text, and
+   * shows flags and counts in CLIENT LIST. Without the hook a client has no such state.
+   */
+  clientInfo?(client: ClientState): EngineClientInfo;
+  /**
+   * The front end ran one of its own commands for a client (reply already produced, `usec` spent).
+   * Lets the engine account for it as Redis's call() does: commandstats, errorstats, SLOWLOG,
+   * MONITOR (with AUTH/HELLO passwords redacted).
+   */
+  connectionCommandRan?(client: ClientState, argv: Buffer[], reply: Reply, usec: number): void;
 }
 
 /** What the front end offers back to the engine (through `attachServer`). */
@@ -72,6 +113,28 @@ export interface ServerFrontEnd {
   connectionCommand(client: ClientState, argv: Buffer[]): Reply;
   /** Figures for INFO clients / stats. */
   stats(): ServerStats;
+  /**
+   * Sends an out-of-band reply (pub/sub message, MONITOR line) to a client, encoded for its
+   * protocol; see "Asynchronous output" above. Returns false when no such client is connected.
+   * A client whose pending output passes its client-output-buffer-limit class (pubsub when
+   * subscribed, else normal) is closed, as Redis does.
+   */
+  push(clientId: number, reply: Reply): boolean;
+  /**
+   * Who a client is, for MONITOR lines and SLOWLOG entries: `addr` as CLIENT LIST shows it
+   * ("ip:port", "<socket path>:0"), `unixSocket` the server's socket path for unix clients (MONITOR
+   * prints "unix:<path>"), `local` for loopback or unix clients (enable-debug-command local).
+   * Null for ids the server does not know (the embedded API's clients).
+   */
+  clientPeer(clientId: number): ClientPeer | null;
+  /** Absolute path of the config file the server was started with (CONFIG REWRITE), or null. */
+  readonly configFile: string | null;
+}
+
+export interface ClientPeer {
+  addr: string;
+  unixSocket: string | null;
+  local: boolean;
 }
 
 export interface ServerStats {
@@ -88,4 +151,7 @@ export interface ServerStats {
   /** Clients whose reading is paused because their output is not being drained. */
   pausedForOutput: number;
   tcpPort: number;
+  /** Read / write events served (INFO total_reads_processed / total_writes_processed). */
+  totalReadsProcessed: number;
+  totalWritesProcessed: number;
 }

@@ -103,6 +103,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const perm = ignoredValues['unixsocketperm'];
   const server = new RespServer(port, {
     ...(perm !== undefined ? { unixSocketPerm: perm } : {}),
+    configFile: cmd.configFile,
     onShutdown: () => process.exit(0),
   });
   try {

@@ -9,9 +9,10 @@
  */
 import net, { type AddressInfo, type Server, type Socket } from 'node:net';
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { ReplyError } from '../errors.js';
 import type { ClientState, Reply } from '../commands/types.js';
-import type { LogLevel, ServerEnginePort, ServerFrontEnd, ServerStats, ShutdownOptions } from './engine-port.js';
+import type { ClientPeer, LogLevel, ServerEnginePort, ServerFrontEnd, ServerStats, ShutdownOptions } from './engine-port.js';
 import { Connection, normalizeIp } from './connection.js';
 import { classifyCommand, CMD_NONE, CONNECTION_COMMAND_NAMES, connectionCommand, NO_REPLY } from './connection-commands.js';
 import { DEFAULT_LIMITS, type ParserLimits } from './resp-parser.js';
@@ -30,6 +31,34 @@ export interface ServerOptions {
   outputPauseBytes?: number;
   /** Called after a SHUTDOWN command completed (main.ts exits the process here). */
   onShutdown?: () => void;
+  /** The config file given on the command line (CONFIG REWRITE rewrites it; made absolute). */
+  configFile?: string | null;
+}
+
+/** One class of client-output-buffer-limit: bytes (0 = none) and how long soft may be exceeded. */
+export interface OutputLimit {
+  hard: number;
+  soft: number;
+  softSeconds: number;
+}
+
+/**
+ * The `client-output-buffer-limit` value ("normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60"),
+ * per class. Malformed groups are skipped (the config layer validated the value already).
+ */
+export function parseOutputLimits(value: string): Map<string, OutputLimit> {
+  const out = new Map<string, OutputLimit>([
+    ['normal', { hard: 0, soft: 0, softSeconds: 0 }],
+    ['pubsub', { hard: 32 * 1024 * 1024, soft: 8 * 1024 * 1024, softSeconds: 60 }],
+  ]);
+  const w = value.trim().split(/\s+/);
+  for (let i = 0; i + 3 < w.length; i += 4) {
+    const cls = w[i]!.toLowerCase();
+    const hard = parseMemory(w[i + 1]!), soft = parseMemory(w[i + 2]!), secs = Number(w[i + 3]);
+    if (hard === null || soft === null || !Number.isInteger(secs)) continue;
+    out.set(cls === 'slave' ? 'replica' : cls, { hard, soft, softSeconds: secs });
+  }
+  return out;
 }
 
 const PROTECTED_MODE_ERROR =
@@ -65,8 +94,11 @@ export class RespServer implements ServerFrontEnd {
   readonly counters: ServerStats = {
     connectedClients: 0, maxClients: 10000, totalConnectionsReceived: 0, rejectedConnections: 0,
     totalNetInputBytes: 0, totalNetOutputBytes: 0, maxInputBuffer: 0, maxOutputBuffer: 0,
-    pausedForOutput: 0, tcpPort: 0,
+    pausedForOutput: 0, tcpPort: 0, totalReadsProcessed: 0, totalWritesProcessed: 0,
   };
+  /** client-output-buffer-limit by class, refreshed with the rest of the config. */
+  outputLimits = parseOutputLimits('');
+  readonly configFile: string | null;
   readonly connectionCommandNames = CONNECTION_COMMAND_NAMES;
   /** Shared by every parser; refreshed from the config once a second. */
   readonly limits: ParserLimits = { ...DEFAULT_LIMITS };
@@ -81,10 +113,14 @@ export class RespServer implements ServerFrontEnd {
   private shuttingDown = false;
   private lastSecurityWarning = 0;
   private unixPath: string | null = null;
+  /** Connections that received pushes while idle: flushed together on the next turn. */
+  private readonly toFlush = new Set<Connection>();
+  private flushScheduled = false;
 
   constructor(engine: ServerEnginePort, opts: ServerOptions = {}) {
     this.engine = engine;
     this.opts = opts;
+    this.configFile = opts.configFile ? resolvePath(opts.configFile) : null;
     this.outputPauseBytes = opts.outputPauseBytes ?? 4 * 1024 * 1024;
     this.refreshConfig();
     engine.attachServer?.(this);
@@ -116,6 +152,7 @@ export class RespServer implements ServerFrontEnd {
     this.limits.maxBulkLen = this.cfgInt('proto-max-bulk-len', DEFAULT_LIMITS.maxBulkLen);
     this.limits.maxQueryBuffer = this.cfgInt('client-query-buffer-limit', DEFAULT_LIMITS.maxQueryBuffer);
     this.counters.maxClients = this.cfgInt('maxclients', 10000);
+    this.outputLimits = parseOutputLimits(this.cfg('client-output-buffer-limit') ?? '');
   }
 
   log(level: LogLevel, msg: string): void {
@@ -299,11 +336,11 @@ export class RespServer implements ServerFrontEnd {
   }
 
   /** Whether `argv` must wait for the current CLIENT PAUSE. */
-  pausedFor(argv: Buffer[]): boolean {
+  pausedFor(argv: Buffer[], client: ClientState): boolean {
     if (this.pauseType === 0) return false;
     if (this.pauseType === 2) return true;
     if (classifyCommand(argv[0]!) !== CMD_NONE) return false;
-    return this.engine.isWriteCommand?.(argv) ?? true;
+    return this.engine.isWriteCommand?.(argv, client) ?? true;
   }
 
   unpauseClients(): void {
@@ -348,5 +385,35 @@ export class RespServer implements ServerFrontEnd {
     if (conn === undefined || kind === CMD_NONE) return new ReplyError('ERR not a connection command');
     const r = connectionCommand(conn, kind, argv);
     return r === NO_REPLY ? null : r;
+  }
+
+  push(clientId: number, reply: Reply): boolean {
+    const conn = this.clients.get(clientId);
+    if (conn === undefined) return false;
+    if (conn.pushReply(reply)) this.scheduleFlush(conn);
+    return true;
+  }
+
+  clientPeer(clientId: number): ClientPeer | null {
+    const conn = this.clients.get(clientId);
+    if (conn === undefined) return null;
+    return { addr: conn.addr, unixSocket: conn.isUnix ? this.unixPath ?? '' : null, local: conn.isLocal };
+  }
+
+  /**
+   * Why: a PUBLISH reaches N subscribers; writing to each socket at once would cost N syscalls
+   * per message. Idle connections with pushed output are flushed together once the current turn
+   * of the event loop ends, so a burst of messages leaves in one write per subscriber.
+   */
+  private scheduleFlush(conn: Connection): void {
+    this.toFlush.add(conn);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const conns = [...this.toFlush];
+      this.toFlush.clear();
+      for (const c of conns) c.flushPushed();
+    });
   }
 }
