@@ -245,6 +245,17 @@ export class SnapshotWalker {
  * Turns page images into RDB records: the part of serialization that does not care whether the
  * page came from a shadow slot, a worker copy or the main thread's encoder.
  */
+/**
+ * Could Redis store this string as an RDB integer (≤ 11 bytes starting with a digit or '-')? Such
+ * strings go through the encoder, so files match Redis's choice of encoding; everything else is
+ * copied in its stored raw form.
+ */
+function mayBeInt(buf: Uint8Array, off: number, len: number): boolean {
+  if (len === 0 || len > 11) return false;
+  const c = buf[off];
+  return c === 45 || (c >= 48 && c <= 57);
+}
+
 export class PageSerializer {
   keys = 0;
   private currentDb = -1;
@@ -303,13 +314,15 @@ export class PageSerializer {
     const hasExp = (meta & META_HAS_EXPIRE) !== 0;
     const type = meta & META_TYPE_MASK;
     if (type !== VT_STRING) throw new ForklessError('ETYPE', `snapshot: unknown value type ${type}`);
-    if (this.passthrough && (!this.compression || (klen <= 20 && vlen <= 20))) {
+    const k = off + keyOffset(hasExp, klen);
+    const v = off + valueOffset(hasExp, klen, vlen);
+    if (this.passthrough && (!this.compression || (klen <= 20 && vlen <= 20)) &&
+        !mayBeInt(buf, k, klen) && !mayBeInt(buf, v, vlen)) {
       const start = off + rdbStart(hasExp);
-      this.sink.rawBytes(buf, start, off + valueOffset(hasExp, klen, vlen) + vlen - start);
+      this.sink.rawBytes(buf, start, v + vlen - start);
     } else {
       if (hasExp) this.sink.expireMs(u32[w + R_EXP_HI] * 0x100000000 + u32[w + R_EXP_LO]);
-      const k = off + keyOffset(hasExp, klen);
-      this.sink.stringKeyValueAt(buf, k, klen, buf, off + valueOffset(hasExp, klen, vlen), vlen);
+      this.sink.stringKeyValueAt(buf, k, klen, buf, v, vlen);
     }
     this.keys++;
   }
