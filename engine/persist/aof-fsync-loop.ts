@@ -22,7 +22,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import {
   B_FSYNCS, B_FSYNC_MAX_NS, B_FSYNC_NS, B_FSYNC_STARTED, B_SYNCED, B_WRITES, B_WRITE_NS, B_WRITTEN,
   FSYNC_HIST_BUCKETS, I_BUSY, I_DOORBELL, I_EXITED, I_FSYNCING, I_FSYNC_DONE, I_FSYNC_ERRNO, I_FSYNC_HIST,
-  I_FSYNC_REQ, I_HEAD, I_NO_FSYNC, I_POLICY, I_PROGRESS, I_SHORT_EXPECTED, I_SHORT_WRITTEN, I_STOP, I_TAIL, I_TRUNCATE_FAILS,
+  I_FSYNC_REQ, I_HEAD, I_NO_FSYNC, I_OVERFLOW, I_POLICY, I_PROGRESS, I_SHORT_EXPECTED, I_SHORT_WRITTEN, I_STOP, I_TAIL, I_TRUNCATE_FAILS,
   I_WRITE_ERRNO, POLICY_ALWAYS, RingViews,
 } from './aof-ring.js';
 
@@ -64,6 +64,7 @@ export function runFsyncLoop(init: FsyncWorkerInit): void {
   const switches: SwitchMessage[] = [];
   let failedAt = 0;
   let fsyncFailedAt = 0;
+  let fsyncWantedSince = 0;
 
   const progress = (): void => {
     Atomics.add(ctl, I_PROGRESS, 1);
@@ -208,9 +209,18 @@ export function runFsyncLoop(init: FsyncWorkerInit): void {
       } else {
         const req = Atomics.load(ctl, I_FSYNC_REQ);
         if (req !== Atomics.load(ctl, I_FSYNC_DONE) || fsyncFailing) {
-          doFsync();
-          Atomics.store(ctl, I_FSYNC_DONE, req);
+          // A backlog (more published bytes than one batch took) is written before the fsync,
+          // as Redis writes its whole buffer before it queues the next one: replies postponed
+          // during the previous fsync must not wait for another. Bounded, so fsyncs still happen.
+          const backlog = ((Atomics.load(ctl, I_HEAD) >>> 0) - tail) >>> 0;
+          if (fsyncWantedSince === 0) fsyncWantedSince = Date.now();
+          if ((backlog === 0 && Atomics.load(ctl, I_OVERFLOW) === 0) || Date.now() - fsyncWantedSince >= RETRY_MS) {
+            fsyncWantedSince = 0;
+            doFsync();
+            Atomics.store(ctl, I_FSYNC_DONE, req);
+          }
           didWork = true;
+          if (fsyncWantedSince !== 0 && backlog === 0) Atomics.wait(sleeper, 0, 0, 1); // let the producer refill
         }
       }
     } else if (noFsync) {

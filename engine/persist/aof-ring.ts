@@ -50,6 +50,8 @@ export const I_EXITED = 74;
 export const I_TRUNCATE_FAILS = 75;
 /** Bytes the failed write tried to write (Redis's "expected" in the short-write log line). */
 export const I_SHORT_EXPECTED = 76;
+/** 1 while the producer holds bytes in its overflow list (the ring was full): more is coming. */
+export const I_OVERFLOW = 77;
 /** Log2 histogram of fsync latency in microseconds: bucket b counts fsyncs in [2^b, 2^(b+1)) µs. */
 export const I_FSYNC_HIST = 80;
 export const FSYNC_HIST_BUCKETS = 32;
@@ -181,6 +183,7 @@ export function encodeRespCommand(argv: readonly Uint8Array[]): Buffer {
 // ---------------------------------------------------------------------------------------------
 
 const SCRATCH_MAX = 1 << 20;
+const OVERFLOW_CHUNK = 1 << 20;
 
 /**
  * The main thread's side. `appended` counts every byte ever given to `push*`, `published` the
@@ -198,9 +201,12 @@ export class RingProducer {
   published = 0;
   /** Ring position (u32) of the next byte to write; equals HEAD once published. */
   private head = 0;
-  /** Records that did not fit, oldest first (with a read offset into the first one). */
-  private readonly overflow: Buffer[] = [];
-  private overflowFirstOff = 0;
+  /**
+   * Bytes that did not fit, in 1 MiB (or larger) chunks: [start, end) of each chunk is pending.
+   * A chunk list with a head index, so draining is O(bytes), never O(records²).
+   */
+  private readonly chunks: Array<{ buf: Buffer; start: number; end: number }> = [];
+  private chunkHead = 0;
   overflowBytes = 0;
   private scratch: Buffer = Buffer.allocUnsafe(4096);
 
@@ -236,7 +242,9 @@ export class RingProducer {
       this.appended += n;
       return;
     }
-    this.pushOverflow(encodeRespCommand(argv));
+    const c = this.overflowChunk(n);
+    c.end = putRespCommand(c.buf, c.end, argv);
+    this.overflowed(n);
   }
 
   /** Appends raw bytes (SELECT, annotations, precomputed records). */
@@ -248,7 +256,10 @@ export class RingProducer {
       this.appended += n;
       return;
     }
-    this.pushOverflow(Buffer.from(b));
+    const c = this.overflowChunk(n);
+    c.buf.set(b, c.end);
+    c.end += n;
+    this.overflowed(n);
   }
 
   private scratchOf(n: number): Buffer {
@@ -265,10 +276,19 @@ export class RingProducer {
     if (first < n) this.v.data.set(src.subarray(first, n), 0);
   }
 
-  private pushOverflow(b: Buffer): void {
-    this.overflow.push(b);
-    this.overflowBytes += b.length;
-    this.appended += b.length;
+  /** The overflow chunk the next n bytes go to (the last one, or a new one). */
+  private overflowChunk(n: number): { buf: Buffer; start: number; end: number } {
+    const last = this.chunks.length > this.chunkHead ? this.chunks[this.chunks.length - 1]! : null;
+    if (last !== null && last.buf.length - last.end >= n) return last;
+    const c = { buf: Buffer.allocUnsafe(Math.max(OVERFLOW_CHUNK, n)), start: 0, end: 0 };
+    this.chunks.push(c);
+    return c;
+  }
+
+  private overflowed(n: number): void {
+    if (this.overflowBytes === 0) Atomics.store(this.v.ctl, I_OVERFLOW, 1);
+    this.overflowBytes += n;
+    this.appended += n;
   }
 
   /**
@@ -276,23 +296,21 @@ export class RingProducer {
    * stream). Returns true when the overflow is empty afterwards.
    */
   drainOverflow(): boolean {
-    while (this.overflow.length > 0) {
+    while (this.chunkHead < this.chunks.length) {
       const free = this.free();
       if (free === 0) return false;
-      const first = this.overflow[0]!;
-      const rest = first.length - this.overflowFirstOff;
-      const n = Math.min(rest, free);
-      this.copyIn(first.subarray(this.overflowFirstOff, this.overflowFirstOff + n), n);
+      const c = this.chunks[this.chunkHead]!;
+      const n = Math.min(c.end - c.start, free);
+      this.copyIn(c.buf.subarray(c.start, c.start + n), n);
       this.head = (this.head + n) >>> 0;
       this.overflowBytes -= n;
-      if (n === rest) {
-        this.overflow.shift();
-        this.overflowFirstOff = 0;
-      } else {
-        this.overflowFirstOff += n;
-        return false;
-      }
+      c.start += n;
+      if (c.start < c.end) return false;
+      this.chunkHead++;
     }
+    this.chunks.length = 0;
+    this.chunkHead = 0;
+    Atomics.store(this.v.ctl, I_OVERFLOW, 0);
     return true;
   }
 
