@@ -71,8 +71,37 @@ interface PendingTouch {
   wholesale: Set<ClientTx> | null;
 }
 
+/**
+ * INFO's instantaneous_* figures: Redis samples counters every 100 ms into rings of 16 and reports
+ * the average rate. Sampled from the engine's cron (hz ticks), which runs at least that often.
+ */
+export class InstantMetrics {
+  private readonly samples = { ops: [] as number[], input: [] as number[], output: [] as number[] };
+  private last: { t: number; ops: number; input: number; output: number } | null = null;
+  opsPerSec = 0;
+  inputKbps = 0;
+  outputKbps = 0;
+
+  sample(now: number, ops: number, input: number, output: number): void {
+    const prev = this.last;
+    if (prev !== null && now - prev.t < 100) return;
+    this.last = { t: now, ops, input, output };
+    if (prev === null || now <= prev.t) return;
+    const secs = (now - prev.t) / 1000;
+    const push = (ring: number[], v: number): number => {
+      ring.push(v);
+      if (ring.length > 16) ring.shift();
+      return ring.reduce((a, b) => a + b, 0) / ring.length;
+    };
+    this.opsPerSec = Math.round(push(this.samples.ops, (ops - prev.ops) / secs));
+    this.inputKbps = push(this.samples.input, (input - prev.input) / secs / 1024);
+    this.outputKbps = push(this.samples.output, (output - prev.output) / secs / 1024);
+  }
+}
+
 export class CommandFlow {
   readonly tx: TxRegistry;
+  readonly metrics = new InstantMetrics();
   readonly pubsub = new PubSubRegistry();
   readonly slowlog = new SlowLog();
   readonly latency = new LatencyMonitor();
@@ -104,6 +133,12 @@ export class CommandFlow {
     const slow = this.slowerThan >= 0 ? this.slowerThan : Infinity;
     const lat = this.latencyMs > 0 ? this.latencyMs * 1000 : Infinity;
     this.trackUsec = Math.min(slow, lat);
+  }
+
+  /** The engine's cron tick: INFO's instantaneous rates. */
+  cron(now: number): void {
+    const s = this.engine.server?.stats();
+    this.metrics.sample(now, this.engine.stats.totalCommands, s?.totalNetInputBytes ?? 0, s?.totalNetOutputBytes ?? 0);
   }
 
   /** Some client watches keys, is subscribed or monitors: every command takes the checked path. */

@@ -13,7 +13,7 @@ import { ConfigError } from './errors.js';
 
 export type ConfigValue = string | number;
 
-type Kind = 'string' | 'int' | 'bool' | 'memory' | 'enum' | 'save' | 'special';
+export type Kind = 'string' | 'int' | 'bool' | 'memory' | 'enum' | 'save' | 'special';
 
 interface Directive {
   name: string;
@@ -132,6 +132,10 @@ export class Config {
 
   static isDirective(name: string): boolean { return BY_NAME.has(name.toLowerCase()); }
   static directiveNames(): string[] { return DIRECTIVES.map((d) => d.name); }
+  /** Name, value kind, default and alias of every directive (CONFIG REWRITE formats by kind). */
+  static describe(): ReadonlyArray<Readonly<{ name: string; kind: Kind; def: string; alias?: string }>> {
+    return DIRECTIVES.map((d) => ({ name: d.name, kind: d.kind, def: d.def, ...(d.alias ? { alias: d.alias } : {}) }));
+  }
 
   onChange(fn: (name: string, value: string) => void): void { this.watchers.push(fn); }
 

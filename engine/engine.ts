@@ -241,6 +241,7 @@ export class Engine implements EngineLike, ServerEnginePort {
     const ks = this.keyspace;
     ks.now = Date.now();
     if (this.activeExpireEnabled) ks.activeExpireCycle(this.config.getInt('forkless-expire-budget-ms'));
+    this.flow.cron(ks.now); // INFO instantaneous_* samples
     if (this.config.getBool('activerehashing')) ks.cron(1);
     this.rdb.cron(this.aof.rewriteInProgress);
     this.aof.cron();

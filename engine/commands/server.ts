@@ -10,6 +10,7 @@ import { totalmem } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Errors, ReplyError } from '../errors.js';
 import { globMatch } from './glob.js';
+import { rewriteConfigFile } from './config-rewrite.js';
 import { latin1 } from './args.js';
 import { MapReply, OK, VerbatimReply, type CommandContext, type CommandSpec, type Reply } from './types.js';
 import type { Engine } from '../engine.js';
@@ -47,7 +48,7 @@ const SECTIONS: Record<string, Section> = {
       ['server_time_usec', Date.now() * 1000], ['uptime_in_seconds', up], ['uptime_in_days', Math.floor(up / 86400)],
       ['hz', e.config.getInt('hz')], ['configured_hz', e.config.getInt('hz')],
       ['lru_clock', Math.floor(Date.now() / 1000) & 0xffffff], ['executable', process.argv[1] ?? ''],
-      ['config_file', ''], ['io_threads_active', 0],
+      ['config_file', e.server?.configFile ?? ''], ['io_threads_active', 0],
       ['forkless_version', '0.1.0'], ['forkless_node_version', process.version],
     ];
   },
@@ -119,20 +120,20 @@ const SECTIONS: Record<string, Section> = {
     const s = e.server?.stats();
     return [
       ['total_connections_received', s?.totalConnectionsReceived ?? 0],
-      ['total_commands_processed', e.stats.totalCommands], ['instantaneous_ops_per_sec', 0],
+      ['total_commands_processed', e.stats.totalCommands], ['instantaneous_ops_per_sec', e.flow.metrics.opsPerSec],
       ['total_net_input_bytes', s?.totalNetInputBytes ?? 0], ['total_net_output_bytes', s?.totalNetOutputBytes ?? 0],
-      ['instantaneous_input_kbps', '0.00'], ['instantaneous_output_kbps', '0.00'],
+      ['instantaneous_input_kbps', e.flow.metrics.inputKbps.toFixed(2)], ['instantaneous_output_kbps', e.flow.metrics.outputKbps.toFixed(2)],
       ['rejected_connections', s?.rejectedConnections ?? 0], ['sync_full', 0], ['sync_partial_ok', 0], ['sync_partial_err', 0],
       ['expired_keys', e.stats.expiredKeys], ['expired_stale_perc', '0.00'], ['expired_time_cap_reached_count', 0],
       ['expire_cycle_cpu_milliseconds', 0], ['evicted_keys', 0], ['evicted_clients', 0], ['total_eviction_exceeded_time', 0],
       ['current_eviction_exceeded_time', 0], ['keyspace_hits', 0], ['keyspace_misses', 0],
-      ['pubsub_channels', 0], ['pubsub_patterns', 0], ['latest_fork_usec', e.rdb.latestForkUsec],
+      ['pubsub_channels', e.flow.pubsub.channelCount], ['pubsub_patterns', e.flow.pubsub.patternCount], ['latest_fork_usec', e.rdb.latestForkUsec],
       ['total_forks', e.rdb.totalForks], ['migrate_cached_sockets', 0], ['slave_expires_tracked_keys', 0],
       ['active_defrag_hits', 0], ['active_defrag_misses', 0], ['active_defrag_key_hits', 0], ['active_defrag_key_misses', 0],
       ['total_active_defrag_time', 0], ['current_active_defrag_time', 0], ['tracking_total_keys', 0],
       ['tracking_total_items', 0], ['tracking_total_prefixes', 0], ['unexpected_error_replies', 0],
       ['total_error_replies', e.dispatcher.totalErrorReplies], ['dump_payload_sanitizations', 0],
-      ['total_reads_processed', 0], ['total_writes_processed', 0], ['io_threaded_reads_processed', 0],
+      ['total_reads_processed', s?.totalReadsProcessed ?? 0], ['total_writes_processed', s?.totalWritesProcessed ?? 0], ['io_threaded_reads_processed', 0],
       ['io_threaded_writes_processed', 0], ['reply_buffer_shrinks', 0], ['reply_buffer_expands', 0],
     ];
   },
@@ -254,8 +255,29 @@ function configResetStat(ctx: Ctx): Reply {
   return OK;
 }
 
-function configRewrite(): Reply {
-  throw new ReplyError('ERR The server is running without a config file');
+/** CONFIG REWRITE: the config file named on the command line, rewritten in place (config-rewrite.ts). */
+function configRewrite(ctx: Ctx): Reply {
+  const path = ctx.engine.server?.configFile ?? null;
+  if (path === null) throw new ReplyError('ERR The server is running without a config file');
+  try {
+    rewriteConfigFile(path, ctx.engine.config);
+  } catch (e) {
+    const why = strerror(e);
+    ctx.engine.log('warning', `CONFIG REWRITE failed: ${why}`);
+    throw new ReplyError(`ERR Rewriting config file: ${why}`);
+  }
+  ctx.engine.log('notice', 'CONFIG REWRITE executed with success.');
+  return OK;
+}
+
+/** The C library's text for the errors a rewrite can meet (Redis replies with strerror). */
+function strerror(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const texts: Record<string, string> = {
+    EACCES: 'Permission denied', EROFS: 'Read-only file system', ENOSPC: 'No space left on device',
+    ENOENT: 'No such file or directory', EISDIR: 'Is a directory', ENOTDIR: 'Not a directory', EPERM: 'Operation not permitted',
+  };
+  return (code !== undefined ? texts[code] : undefined) ?? (e instanceof Error ? e.message : String(e));
 }
 
 function configHelp(): Reply {

@@ -61,6 +61,11 @@ const REDIS_DIRECTIVES = new Set((
   'latency-tracking-info-percentiles'
 ).split(' '));
 
+/** Whether Redis 7.0 knows a directive (CONFIG REWRITE keeps such lines; others become comments). */
+export function isRedisDirective(name: string): boolean {
+  return REDIS_DIRECTIVES.has(name.toLowerCase());
+}
+
 /** Directives that take several arguments (Redis's MULTI_ARG_CONFIG). */
 const MULTI_ARG = new Set([
   'save', 'client-output-buffer-limit', 'oom-score-adj-values', 'bind', 'replicaof', 'slaveof',
