@@ -209,8 +209,8 @@ test('manifest grammar: Redis\'s errors', () => {
       assert.unreachable(`accepted ${JSON.stringify(text)}`);
     } catch (err) {
       assert.instance(err, AofManifestError, JSON.stringify(text));
-      assert.ok((err as AofManifestError).lines.includes(msg), `${JSON.stringify(text)}: ${(err as AofManifestError).lines.join('|')}`);
-      assert.ok((err as AofManifestError).lines.includes('*** FATAL AOF MANIFEST FILE ERROR ***'));
+      assert.ok((err as AofManifestError).lines.includes(`${msg}\n`), `${JSON.stringify(text)}: ${(err as AofManifestError).lines.join('|')}`);
+      assert.ok((err as AofManifestError).lines.includes('\n*** FATAL AOF MANIFEST FILE ERROR ***\n'));
     }
   }
   const ok = parseManifest(Buffer.from('# comment\nfile b.rdb seq 3 type b\nFILE h seq 1 TYPE h extra 1\nfile "sp ace" seq 4 type i\nfile i5 seq 5 type i\n'), 'm');

@@ -28,7 +28,7 @@ export interface AofInfo {
   type: AofFileType;
 }
 
-/** The manifest could not be read or is malformed. `lines` are the log lines Redis prints. */
+/** The manifest could not be read or is malformed. `lines` are the messages Redis logs (each may hold newlines). */
 export class AofManifestError extends ForklessError {
   readonly lines: string[];
   constructor(message: string, lines: string[], options?: { cause?: unknown }) {
@@ -136,9 +136,10 @@ export function parseManifest(bytes: Uint8Array, path: string): AofManifest {
   let lineNo = 0;
   let pos = 0;
   const fail = (err: string, line: string | null): never => {
-    const lines = ['', '*** FATAL AOF MANIFEST FILE ERROR ***', ''];
-    if (line !== null) lines.push(`Reading the manifest file, at line ${lineNo}`, '', `>>> '${line}'`, '');
-    lines.push(err, '');
+    // Redis's four serverLog calls, embedded newlines included.
+    const lines = ['\n*** FATAL AOF MANIFEST FILE ERROR ***\n'];
+    if (line !== null) lines.push(`Reading the manifest file, at line ${lineNo}\n`, `>>> '${line}'\n`);
+    lines.push(`${err}\n`);
     throw new AofManifestError(`${path}: ${err}${line !== null ? ` (line ${lineNo}: '${line}')` : ''}`, lines);
   };
   for (;;) {
