@@ -212,11 +212,7 @@ export class CommandFlow {
       this.tx.queue(client, argv);
       return 'QUEUED';
     }
-    let reply = this.run(client, argv, spec, top, now, null);
-    if (subscribed && client.resp === 2 && top === 'ping' && !(reply instanceof ReplyError)) {
-      reply = [Buffer.from('pong'), argv.length > 1 ? argv[1]! : Buffer.alloc(0)];
-    }
-    return reply;
+    return this.run(client, argv, spec, top, now, null);
   }
 
   /**
@@ -286,6 +282,10 @@ export class CommandFlow {
     }
     if (pending !== null && dirty > 0 && !(reply instanceof ReplyError)) this.applyTouch(pending);
     this.afterCall(client, argv, spec, usec);
+    // PING of a RESP2 subscriber answers in the pub/sub shape, ["pong", message] (pingCommand).
+    if (top === 'ping' && client.resp === 2 && !(reply instanceof ReplyError) && this.pubsub.isSubscribed(client)) {
+      reply = [Buffer.from('pong'), argv.length > 1 ? argv[1]! : Buffer.alloc(0)];
+    }
     return reply;
   }
 
