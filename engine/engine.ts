@@ -300,8 +300,8 @@ export class Engine implements EngineLike, ServerEnginePort {
   durabilityBarrier(): number { return this.aof.barrier(); }
   /** True when everything up to `offset` is as durable as appendfsync requires before replying. */
   isDurable(offset: number): boolean { return this.aof.isDurable(offset); }
-  /** Calls `cb` (never synchronously) once `offset` is durable. */
-  whenDurable(offset: number, cb: () => void): void { this.aof.whenDurable(offset, cb); }
+  /** Calls `cb` (never synchronously) once `offset` is durable; `fail` instead if the AOF failed for good. */
+  whenDurable(offset: number, cb: () => void, fail?: (err: Error) => void): void { this.aof.whenDurable(offset, cb, fail); }
 
   /**
    * True when a plain SET may skip the dispatcher (embedded fast path): nothing subscribes to

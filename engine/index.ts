@@ -127,7 +127,7 @@ export class Forkless {
     const e = this.engine;
     const off = e.durabilityBarrier();
     if (e.isDurable(off)) return Promise.resolve();
-    return new Promise((resolve) => e.whenDurable(off, resolve));
+    return new Promise((resolve, reject) => e.whenDurable(off, resolve, reject));
   }
 
   /** SHUTDOWN semantics: save when save rules exist, stop workers, release memory. */

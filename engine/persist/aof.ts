@@ -104,7 +104,7 @@ const DEFAULT_RING_BYTES = 8 * 1024 * 1024;
 
 function unixtime(): number { return Math.floor(Date.now() / 1000); }
 
-interface Waiter { off: number; cb: () => void }
+interface Waiter { off: number; cb: () => void; fail?: ((err: Error) => void) | undefined }
 
 export class AofPersistence {
   /** appendonly yes and the files are open. */
@@ -127,6 +127,8 @@ export class AofPersistence {
   lastCowSize = 0;                  // aof_last_cow_size
   /** aof_rewrite_base_size (INFO aof_base_size). */
   baseSize = 0;
+  /** Set once the AOF failed for good (always-policy write/fsync error, worker crash). */
+  failed: AofFatalError | null = null;
   /** Set while open() replays the files (INFO loading:1 and loading_*). */
   loading: { startTime: number; totalBytes: number; loadedBytes: number; startMs: number } | null = null;
   /** Called for Redis's exit(1) cases; the default exits the process as Redis does. */
@@ -619,7 +621,14 @@ export class AofPersistence {
 
   private fatal(msg: string): void {
     const err = new AofFatalError(msg);
+    this.failed = err;
     this.on = false;
+    this.writeOk = false;
+    // Held replies are never released (Redis exits before sending them); embedded waiters learn why.
+    const ws = this.waiters.splice(this.waiterHead);
+    this.waiters.length = 0;
+    this.waiterHead = 0;
+    for (const w of ws) w.fail?.(err);
     this.onFatal(err);
   }
 
@@ -628,15 +637,19 @@ export class AofPersistence {
   // =============================================================================================
 
   /** The stream offset replies produced so far depend on (0 when the AOF is off). */
-  barrier(): number { return this.on ? this.producer!.appended : 0; }
+  barrier(): number { return this.on || this.failed !== null ? this.producer!.appended : 0; }
 
   /** True when everything up to `off` is as durable as appendfsync requires before a reply. */
-  isDurable(off: number): boolean { return !this.on || off <= this.ack; }
+  isDurable(off: number): boolean { return this.failed === null && (!this.on || off <= this.ack); }
 
-  /** Calls cb (never synchronously) once `off` is durable. */
-  whenDurable(off: number, cb: () => void): void {
+  /**
+   * Calls cb (never synchronously) once `off` is durable. If the AOF fails for good first
+   * (Redis's exit(1) cases), `fail` is called instead and cb never is.
+   */
+  whenDurable(off: number, cb: () => void, fail?: (err: Error) => void): void {
+    if (this.failed !== null) { const f = this.failed; queueMicrotask(() => fail?.(f)); return; }
     if (this.isDurable(off)) { queueMicrotask(cb); return; }
-    this.waiters.push({ off, cb });
+    this.waiters.push({ off, cb, fail });
     if (!this.workerRefd) {
       this.workerRefd = true;
       this.worker?.ref();
@@ -692,7 +705,7 @@ export class AofPersistence {
 
   /** The MISCONF error for write commands while the AOF cannot be written, or null. */
   writeError(): string | null {
-    if (!this.on || (this.writeOk && this.fsyncOk)) return null;
+    if (this.writeOk && this.fsyncOk) return null;
     return `MISCONF Errors writing to the AOF file: ${strerror(this.lastWriteErrno)}`;
   }
 
@@ -1034,12 +1047,12 @@ export class AofPersistence {
   /** Stops the worker (drain, fsync, close) and the rewrite pool. */
   async close(): Promise<void> {
     if (this.rewriteInProgress) await this.flushAndSync();
-    if (this.on && this.ring !== null) {
+    if (this.ring !== null && this.worker !== null) {
       const ring = this.ring;
-      this.flush(true);
+      if (this.on) this.flush(true);
       Atomics.store(ring.ctl, I_STOP, 1);
       this.producer!.ring();
-      this.worker?.ref();
+      this.worker.ref();
       this.on = false;
       await this.workerGone;
       this.pollWorker();
