@@ -142,7 +142,9 @@ export class AofPersistence {
   private producer: RingProducer | null = null;
   private worker: Worker | null = null;
   private port: MessagePort | null = null;
+  /** Whether the worker handle is ref'd (keeps Node's event loop alive), and who needs it. */
   private workerRefd = false;
+  private keepAlive = 0;
   private workerGone: Promise<void> | null = null;
   private selectedDb = -1;
   private curTimestamp = 0;
@@ -367,11 +369,8 @@ export class AofPersistence {
       this.flushScheduled = true;
       setImmediate(this.flushCb);
     }
-    if (!this.workerRefd) {
-      // Keep an embedded process alive until these bytes reach the kernel.
-      this.workerRefd = true;
-      this.worker?.ref();
-    }
+    // Keep an embedded process alive until these bytes reach the kernel.
+    if (!this.workerRefd) this.setRef(true);
     // A long synchronous burst (embedded loop, huge pipeline): let the worker start early.
     if (p.unpublishedInRing >= this.publishThreshold) this.publishNow();
   }
@@ -434,10 +433,11 @@ export class AofPersistence {
     this.updateNoFsync();
 
     if (!hasNew && !postponedPending) {
+      let asked = false;
       if (everysec && this.fsyncReqOffset !== p.appended && now > this.lastFsync && !syncInProgress) {
-        this.tryFsync(now, syncInProgress);
+        asked = this.tryFsync(now, syncInProgress);
       }
-      if (published) p.ring();
+      if (published || asked) p.ring();
       this.watch();
       return;
     }
@@ -566,10 +566,20 @@ export class AofPersistence {
     if (this.forcedWriteTarget !== 0 && this.written >= this.forcedWriteTarget) this.forcedWriteTarget = 0;
     this.advanceAck(this.policyAck());
     const p = this.producer!;
-    if (this.workerRefd && this.written >= p.appended && this.waiterHead >= this.waiters.length) {
-      this.workerRefd = false;
-      this.worker?.unref();
+    if (this.workerRefd && this.written >= p.appended && this.waiterHead >= this.waiters.length && this.keepAlive === 0) {
+      this.setRef(false);
     }
+  }
+
+  /**
+   * The worker handle is ref'd exactly while something must keep the process alive: bytes not yet
+   * written, waiting durable() callers, or an internal wait (shutdown). An embedded program that
+   * simply runs out of work still gets everything written, and then exits.
+   */
+  private setRef(on: boolean): void {
+    this.workerRefd = on;
+    if (on) this.worker?.ref();
+    else this.worker?.unref();
   }
 
   private onWriteError(errno: number): void {
@@ -650,10 +660,7 @@ export class AofPersistence {
     if (this.failed !== null) { const f = this.failed; queueMicrotask(() => fail?.(f)); return; }
     if (this.isDurable(off)) { queueMicrotask(cb); return; }
     this.waiters.push({ off, cb, fail });
-    if (!this.workerRefd) {
-      this.workerRefd = true;
-      this.worker?.ref();
-    }
+    if (!this.workerRefd) this.setRef(true);
     if (!this.flushScheduled) this.flush(false);
     this.watch();
   }
@@ -1030,7 +1037,8 @@ export class AofPersistence {
    */
   private async waitFor(cond: () => boolean): Promise<void> {
     const ctl = this.ring!.ctl;
-    this.worker?.ref();
+    this.keepAlive++;
+    if (!this.workerRefd) this.setRef(true);
     try {
       for (;;) {
         const seen = Atomics.load(ctl, I_PROGRESS);
@@ -1040,7 +1048,8 @@ export class AofPersistence {
         if (r.async) await r.value;
       }
     } finally {
-      if (!this.workerRefd) this.worker?.unref();
+      this.keepAlive--;
+      this.pollWorker();
     }
   }
 
