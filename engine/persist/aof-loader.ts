@@ -237,11 +237,30 @@ function loadSingle(host: AofLoadHost, opts: AofLoadOptions, name: string, c: Co
       pos = end;
     } else {
       w = new Window(fd, null, 0);
+      presize(host.keyspace, w, size);
     }
     return replayResp(host, opts, name, path, w, pos, c);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Sizes db 0's index for the file before replaying into an empty keyspace, so a large load does
+ * not rehash its way up (the dict shrinks back by itself if many commands were overwrites).
+ * The command count is extrapolated from the first window's bytes.
+ */
+function presize(ks: SharedKeyspace, w: Window, size: number): void {
+  for (let db = 0; db < ks.databases; db++) if (ks.dbSize(db) !== 0) return;
+  if (w.ensure(0, Math.min(size, CHUNK)) < 0 && w.end === 0) return;
+  const b = w.buf;
+  let cmds = 0;
+  for (let i = b.indexOf(0x2a, 0); i >= 0 && i < w.end; i = b.indexOf(0x2a, i + 1)) {
+    if (i === 0 || b[i - 1] === 0x0a) cmds++;
+  }
+  if (cmds < 1024 || w.end === 0) return;
+  const estimate = Math.min(64 * 1024 * 1024, Math.floor((cmds * size) / w.end));
+  ks.reserve(0, estimate);
 }
 
 /**

@@ -175,14 +175,21 @@ export class AofPersistence {
   private discardRewrite = false;
   private nextRewriteTime = 0;
   private nextDelayMinutes = 0;
+  /** Cached directives read on hot paths. */
+  private timestamps = false;
+  private noFsyncOnRewrite = false;
   private readonly flushCb = (): void => this.flush(false);
   private readonly onProgressCb = (): void => this.onProgress();
 
   constructor(host: AofHost) {
     this.host = host;
     this.policy = host.config.getString('appendfsync') as FsyncPolicy;
+    this.timestamps = host.config.getBool('aof-timestamp-enabled');
+    this.noFsyncOnRewrite = host.config.getBool('no-appendfsync-on-rewrite');
     host.config.onChange((name, value) => {
       if (name === 'appendfsync') this.setPolicy(value as FsyncPolicy);
+      else if (name === 'aof-timestamp-enabled') this.timestamps = value === 'yes';
+      else if (name === 'no-appendfsync-on-rewrite') this.noFsyncOnRewrite = value === 'yes';
     });
   }
 
@@ -344,7 +351,7 @@ export class AofPersistence {
     if (!this.on) return;
     const p = this.producer!;
     if (p.overflowBytes > 0 && p.drainOverflow()) this.publishNow();
-    if (this.host.config.getBool('aof-timestamp-enabled')) {
+    if (this.timestamps) {
       const now = unixtime();
       if (this.curTimestamp < now) {
         this.curTimestamp = now;
@@ -492,7 +499,7 @@ export class AofPersistence {
   }
 
   private noFsyncNow(): boolean {
-    return this.host.config.getBool('no-appendfsync-on-rewrite') && (this.rewriteInProgress || this.host.rdbChildActive());
+    return this.noFsyncOnRewrite && (this.rewriteInProgress || this.host.rdbChildActive());
   }
 
   private updateNoFsync(): void {
@@ -516,10 +523,15 @@ export class AofPersistence {
     else queueMicrotask(this.onProgressCb);
   }
 
+  /**
+   * Only what needs a prompt reaction is watched: held replies / durable() callers, overflow to
+   * move into the ring, a postponed everysec write. Everything else (unref'ing the worker once the
+   * bytes are written, error recovery) is polled by the cron, so a server without waiters pays
+   * nothing per batch for the progress channel.
+   */
   private needsWatching(): boolean {
-    const p = this.producer!;
-    return this.waiterHead < this.waiters.length || this.written < p.appended || !this.writeOk || !this.fsyncOk ||
-      this.fsyncInProgress() || this.synced < this.written;
+    return this.waiterHead < this.waiters.length || this.producer!.overflowBytes > 0 || this.postponedStart !== 0 ||
+      this.keepAlive > 0;
   }
 
   private onProgress(): void {
@@ -671,7 +683,10 @@ export class AofPersistence {
 
   /** serverCron's AOF duties: postponed flushes, everysec fsyncs, retries, rewrites. */
   cron(): void {
-    if (this.on) this.flush(false);
+    if (this.on) {
+      this.flush(false);
+      this.pollWorker();
+    }
     if (this.rewriteInProgress || this.host.rdbChildActive()) return;
     if (this.rewriteScheduled && !this.rewriteLimited()) {
       this.startRewrite();
