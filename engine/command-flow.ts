@@ -281,12 +281,13 @@ export class CommandFlow {
       e.stats.totalCommands++;
     }
     if (pending !== null && dirty > 0 && !(reply instanceof ReplyError)) this.applyTouch(pending);
-    this.afterCall(client, argv, spec, usec);
     // PING of a RESP2 subscriber answers in the pub/sub shape, ["pong", message] (pingCommand).
     if (top === 'ping' && client.resp === 2 && !(reply instanceof ReplyError) && this.pubsub.isSubscribed(client)) {
       reply = [Buffer.from('pong'), argv.length > 1 ? argv[1]! : Buffer.alloc(0)];
     }
-    return reply;
+    const ownLine = this.afterCall(client, argv, spec, usec);
+    // A MONITOR client sees its own command after the command's reply, as in Redis's buffer.
+    return ownLine === null ? reply : new ReplySequence([reply, ownLine]);
   }
 
   /** EXEC's loop body (transactions.ts): one queued command, accounted as a top-level one. */
@@ -296,10 +297,15 @@ export class CommandFlow {
     return this.run(ctx.client, argv, spec, commandName(argv), ctx.now, ctx);
   }
 
-  /** MONITOR feed, SLOWLOG and latency samples after a command ran (call()'s tail). */
-  private afterCall(client: ClientState, argv: readonly Uint8Array[], spec: CommandSpec<Engine>, usec: number): void {
-    if (this.monitors.size > 0 && !spec.flags.includes('admin') && !spec.flags.includes('skipMonitor')) this.feedMonitors(client, argv);
+  /**
+   * MONITOR feed, SLOWLOG and latency samples after a command ran (call()'s tail). Returns the
+   * MONITOR line for the client itself when it is a monitor (the caller appends it to the reply).
+   */
+  private afterCall(client: ClientState, argv: readonly Uint8Array[], spec: CommandSpec<Engine>, usec: number): RawReply | null {
+    let own: RawReply | null = null;
+    if (this.monitors.size > 0 && !spec.flags.includes('admin') && !spec.flags.includes('skipMonitor')) own = this.feedMonitors(client, argv);
     if (usec >= this.trackUsec) this.track(client, argv, usec, spec);
+    return own;
   }
 
   /** SLOWLOG entry and/or latency sample for a command that took `usec` (past trackUsec). */
@@ -312,13 +318,19 @@ export class CommandFlow {
     }
   }
 
-  private feedMonitors(client: ClientState, argv: readonly Uint8Array[]): void {
+  /** Pushes a command's MONITOR line to every monitor except `client`, whose line is returned. */
+  private feedMonitors(client: ClientState, argv: readonly Uint8Array[]): RawReply | null {
     const server = this.engine.server;
-    if (server === null) return;
+    if (server === null) return null;
     const peer = server.clientPeer(client.id);
     const who = peer === null ? 'embedded' : peer.unixSocket !== null ? `unix:${peer.unixSocket}` : peer.addr;
     const line = new RawReply(monitorLine(client.db, who, argv));
-    for (const m of [...this.monitors]) server.push(m.id, line);
+    let own: RawReply | null = null;
+    for (const m of [...this.monitors]) {
+      if (m === client) own = line;
+      else server.push(m.id, line);
+    }
+    return own;
   }
 
   /**
@@ -335,7 +347,8 @@ export class CommandFlow {
     }
     d.countCall(argv, usec, err);
     this.engine.stats.totalCommands++;
-    this.afterCall(client, redact(argv), spec, usec);
+    const own = this.afterCall(client, redact(argv), spec, usec);
+    if (own !== null) this.engine.server?.push(client.id, own); // after the reply, already written
   }
 
   // ---- WATCH bookkeeping --------------------------------------------------------------------------

@@ -10,13 +10,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { FrameClient, haveRedisServer, show, startPair } from './support/dual.js';
+import { haveRedisServer, runSession, show, startPair, type Session, type Step } from './support/dual.js';
 import { RespParser, type Arg } from './support/resp-client.js';
 
 const withRedis = haveRedisServer() ? test : test.skip;
 
-type Step = Arg[] | { c: number; argv: Arg[]; frames?: number } | { sleep: number };
-interface Case { name: string; clients?: number; steps: Step[] }
+type Case = Session;
 
 const c1 = (...argv: Arg[]): Step => ({ c: 1, argv });
 const c2 = (...argv: Arg[]): Step => ({ c: 2, argv });
@@ -98,46 +97,12 @@ const CASES: Case[] = [
     ['WATCH', 'k'], c1('SET', 'k', '1'), ['MULTI'], ['SET', 'a', '1'], ['CLIENT', 'INFO'], ['EXEC']] },
 ];
 
-/** Values that legitimately differ between the two servers (ids, ports, ages, buffer sizes). */
-function normalize(s: string): string {
-  return s.replace(/id=\d+/g, 'id=N').replace(/addr=[^ ]+/g, 'addr=A').replace(/laddr=[^ ]+/g, 'laddr=A')
-    .replace(/fd=\d+/g, 'fd=N').replace(/(age|idle|qbuf|qbuf-free|argv-mem|multi-mem|rbs|rbp|obl|oll|omem|tot-mem)=\d+/g, '$1=N')
-    .replace(/"id", :\d+/g, '"id", :N').replace(/"id": :\d+/g, '"id": :N');
-}
-
-async function runCase(c: Case, port: number): Promise<string[]> {
-  const clients: FrameClient[] = [];
-  for (let i = 0; i < (c.clients ?? 1); i++) clients.push(await FrameClient.connect(port));
-  const out: string[] = [];
-  try {
-    await clients[0]!.call('FLUSHALL');
-    for (const s of c.steps) {
-      if ('sleep' in s) {
-        await new Promise((r) => setTimeout(r, s.sleep));
-        continue;
-      }
-      const [idx, argv, n] = Array.isArray(s) ? [0, s, 1] : [s.c, s.argv, s.frames ?? 1];
-      const cl = clients[idx]!;
-      cl.send(...argv);
-      const got = await cl.next(n);
-      out.push(`c${idx} ${argv.join(' ')} -> ${normalize(show(got))}`);
-    }
-    for (const cl of clients) {
-      const extra = await cl.drain(20);
-      if (extra.length > 0) out.push(`extra frames: ${show(extra)}`);
-    }
-  } finally {
-    for (const cl of clients) cl.close();
-  }
-  return out;
-}
-
 withRedis('transactions: replies identical to redis-server 7.0', async () => {
   const pair = await startPair({ redisArgs: ['--enable-debug-command', 'yes'], settings: { 'enable-debug-command': 'yes' } });
   try {
     for (const c of CASES) {
-      const theirs = await runCase(c, pair.redisPort);
-      const ours = await runCase(c, pair.ours.port);
+      const theirs = await runSession(c, pair.redisPort);
+      const ours = await runSession(c, pair.ours.port);
       for (let i = 0; i < Math.max(theirs.length, ours.length); i++) {
         assert.is(ours[i], theirs[i], `[${c.name}] step ${i}\n  ours:  ${ours[i]}\n  redis: ${theirs[i]}`);
       }

@@ -317,7 +317,7 @@ export class Connection {
   private overOutputLimit(): boolean {
     const info = this.server.engine.clientInfo?.(this.client);
     const subscribed = info !== undefined && info.sub + info.psub + info.ssub > 0;
-    const limit = this.server.outputLimits.get(subscribed ? 'pubsub' : 'normal');
+    const limit = this.server.outputLimit(subscribed ? 'pubsub' : 'normal');
     if (limit === undefined) return false;
     const pending = this.out.length + this.socket.writableLength;
     if (limit.hard > 0 && pending >= limit.hard) return true;

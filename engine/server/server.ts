@@ -96,8 +96,9 @@ export class RespServer implements ServerFrontEnd {
     totalNetInputBytes: 0, totalNetOutputBytes: 0, maxInputBuffer: 0, maxOutputBuffer: 0,
     pausedForOutput: 0, tcpPort: 0, totalReadsProcessed: 0, totalWritesProcessed: 0,
   };
-  /** client-output-buffer-limit by class, refreshed with the rest of the config. */
-  outputLimits = parseOutputLimits('');
+  /** client-output-buffer-limit by class (see outputLimit()). */
+  private outputLimits = parseOutputLimits('');
+  private outputLimitsText = '';
   readonly configFile: string | null;
   readonly connectionCommandNames = CONNECTION_COMMAND_NAMES;
   /** Shared by every parser; refreshed from the config once a second. */
@@ -152,7 +153,16 @@ export class RespServer implements ServerFrontEnd {
     this.limits.maxBulkLen = this.cfgInt('proto-max-bulk-len', DEFAULT_LIMITS.maxBulkLen);
     this.limits.maxQueryBuffer = this.cfgInt('client-query-buffer-limit', DEFAULT_LIMITS.maxQueryBuffer);
     this.counters.maxClients = this.cfgInt('maxclients', 10000);
-    this.outputLimits = parseOutputLimits(this.cfg('client-output-buffer-limit') ?? '');
+  }
+
+  /** The output limit of a client class, re-read whenever the directive's text changed. */
+  outputLimit(cls: 'normal' | 'pubsub'): OutputLimit | undefined {
+    const text = this.cfg('client-output-buffer-limit') ?? '';
+    if (text !== this.outputLimitsText) {
+      this.outputLimitsText = text;
+      this.outputLimits = parseOutputLimits(text);
+    }
+    return this.outputLimits.get(cls);
   }
 
   log(level: LogLevel, msg: string): void {

@@ -155,3 +155,59 @@ export async function startPair(opts: PairOptions = {}): Promise<Pair> {
 export function show(frames: readonly (Reply | undefined)[]): string {
   return frames.map((f) => (f === undefined ? '(no reply)' : showReply(f))).join('\n');
 }
+
+/**
+ * A scripted session step: an argv for client 0 (one reply frame), a command for client `c`
+ * expecting `frames` frames, reading `recv` frames client `c` got unprompted, or a pause.
+ */
+export type Step =
+  | Arg[]
+  | { c: number; argv: Arg[]; frames?: number }
+  | { c: number; recv: number }
+  | { sleep: number };
+
+export interface Session { name: string; clients?: number; steps: Step[] }
+
+/** Values that legitimately differ between two servers (ids, ports, ages, buffer sizes, times). */
+export function normalize(s: string): string {
+  return s.replace(/id=\d+/g, 'id=N').replace(/addr=[^ ]+/g, 'addr=A').replace(/laddr=[^ ]+/g, 'laddr=A')
+    .replace(/fd=\d+/g, 'fd=N').replace(/(age|idle|qbuf|qbuf-free|argv-mem|multi-mem|rbs|rbp|obl|oll|omem|tot-mem)=\d+/g, '$1=N')
+    .replace(/"id", :\d+/g, '"id", :N').replace(/"id": :\d+/g, '"id": :N')
+    .replace(/\+\d{10}\.\d{6} \[(\d+) [^\]]+\]/g, '+T [$1 PEER]');
+}
+
+/**
+ * Runs a session on the server at `port` with fresh connections (FLUSHALL first) and returns one
+ * normalized line per step, so two servers' transcripts compare line by line.
+ */
+export async function runSession(c: Session, port: number): Promise<string[]> {
+  const clients: FrameClient[] = [];
+  for (let i = 0; i < (c.clients ?? 1); i++) clients.push(await FrameClient.connect(port));
+  const out: string[] = [];
+  try {
+    await clients[0]!.call('FLUSHALL');
+    for (const s of c.steps) {
+      if ('sleep' in s) {
+        await new Promise((r) => setTimeout(r, s.sleep));
+        continue;
+      }
+      if ('recv' in s) {
+        const got = await clients[s.c]!.next(s.recv);
+        out.push(`c${s.c} <- ${normalize(show(got))}`);
+        continue;
+      }
+      const [idx, argv, n] = Array.isArray(s) ? [0, s, 1] : [s.c, s.argv, s.frames ?? 1];
+      const cl = clients[idx]!;
+      cl.send(...argv);
+      const got = n === 0 ? [] : await cl.next(n);
+      out.push(`c${idx} ${argv.map(String).join(' ')} -> ${normalize(show(got))}`);
+    }
+    for (let i = 0; i < clients.length; i++) {
+      const extra = await clients[i]!.drain(30);
+      if (extra.length > 0) out.push(`c${i} extra frames: ${normalize(show(extra))}`);
+    }
+  } finally {
+    for (const cl of clients) cl.close();
+  }
+  return out;
+}
