@@ -68,6 +68,18 @@ test('multibulk commands, pipelined in one chunk', () => {
   assert.equal(whole(input).commands, [['SET', 'k', 'v'], ['GET', 'k'], ['PING']]);
 });
 
+test('commands with more arguments than the initial slots (growth keeps the parsed ones)', () => {
+  for (const n of [31, 32, 33, 64, 1000, 5000]) {
+    const args = Array.from({ length: n }, (_v, i) => `arg${i}`);
+    const input = Buffer.concat([mb('DEL', ...args), mb('PING')]);
+    assert.equal(whole(input).commands, [['DEL', ...args], ['PING']], `${n} arguments, one chunk`);
+    const cuts = Array.from({ length: 7 }, (_v, i) => Math.floor((input.length * (i + 1)) / 8));
+    assert.equal(parseChunks(input, cuts).commands, [['DEL', ...args], ['PING']], `${n} arguments, chunked`);
+  }
+  const inline = Array.from({ length: 70 }, (_v, i) => `w${i}`);
+  assert.equal(whole(`ECHO ${inline.join(' ')}\r\n`).commands, [['ECHO', ...inline]]);
+});
+
 test('binary-safe arguments, empty arguments and CRLF inside values', () => {
   const bin = Buffer.from([0, 1, 13, 10, 255, 36, 42]);
   const out = whole(Buffer.concat([mb('SET', '', bin), mb('ECHO', '\r\n')]));

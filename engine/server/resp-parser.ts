@@ -273,7 +273,7 @@ export class RespParser {
       }
       if (2 * argc + 2 > args.length) {
         this.argc = argc;
-        args = this.growArgs(argc + 8);
+        args = this.growArgs(argc, argc + 8);
       }
       args[2 * argc] = tokenStart;
       args[2 * argc + 1] = p - tokenStart;
@@ -388,7 +388,7 @@ export class RespParser {
         this.pos = pos; this.pending = pending; this.argc = argc; this.bulkLen = len;
         return NEED_MORE;
       }
-      if (2 * argc + 2 > args.length) args = this.growArgs(argc + pending);
+      if (2 * argc + 2 > args.length) args = this.growArgs(argc, argc + pending);
       args[2 * argc] = pos;
       args[2 * argc + 1] = len;
       argc++;
@@ -405,11 +405,15 @@ export class RespParser {
     return COMMAND;
   }
 
-  /** Makes room for `count` arguments (a few at a time for huge counts, as Redis caps at 1024). */
-  private growArgs(count: number): Int32Array<ArrayBuffer> {
-    const want = Math.min(2 * count, Math.max(this.args.length * 2, 2 * this.argc + 2048));
-    const next = new Int32Array(Math.max(want, 2 * this.argc + 2));
-    next.set(this.args.subarray(0, 2 * this.argc));
+  /**
+   * Makes room for `count` arguments (a few at a time for huge counts, as Redis caps at 1024),
+   * keeping the `filled` ones already recorded. `filled` comes from the caller's running count:
+   * this.argc is only stored when parsing pauses, so it is stale here.
+   */
+  private growArgs(filled: number, count: number): Int32Array<ArrayBuffer> {
+    const want = Math.min(2 * count, Math.max(this.args.length * 2, 2 * filled + 2048));
+    const next = new Int32Array(Math.max(want, 2 * filled + 2));
+    next.set(this.args.subarray(0, 2 * filled));
     this.args = next;
     return next;
   }
