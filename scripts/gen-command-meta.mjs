@@ -80,10 +80,11 @@ function legacyRange(specs) {
   return { range: [first, rel >= 0 ? rel + first : rel, 1], movable };
 }
 
+/** As Redis's generate-command-code.py: argument names in lower case, tokens in upper case. */
 function arg(a) {
-  const out = { name: a.name, type: a.type };
+  const out = { name: a.name.toLowerCase(), type: a.type };
   if (a.key_spec_index !== undefined) out.key_spec_index = a.key_spec_index;
-  if (a.token !== undefined) out.token = a.token;
+  if (a.token !== undefined) out.token = a.token.toUpperCase();
   if (a.since !== undefined) out.since = a.since;
   if (a.deprecated_since !== undefined) out.deprecated_since = a.deprecated_since;
   const flags = [];

@@ -304,10 +304,12 @@ function objectIdletime(ctx: Ctx, argv: Buffer[]): Reply {
   return 0;
 }
 
+/** A shared integer object's counter is 0; any other value starts at LFU_INIT_VAL (no access tracking). */
 function objectFreq(ctx: Ctx, argv: Buffer[]): Reply {
-  if (stringAt(ctx, argv[2]!) === null) return null;
+  const v = stringAt(ctx, argv[2]!);
+  if (v === null) return null;
   if (!ctx.engine.config.getString('maxmemory-policy').includes('lfu')) throw new ReplyError(LFU_NOT_SELECTED);
-  return LFU_INIT_VAL;
+  return refcountOf(ctx.engine, v) === SHARED_REFCOUNT ? 0 : LFU_INIT_VAL;
 }
 
 const OBJECT_HELP = [
