@@ -13,13 +13,28 @@ import { writeSync } from 'node:fs';
 import { open } from '../engine/index.js';
 
 const [dir, policy, mode, batchArg] = process.argv.slice(2);
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** A whole line to fd 1 (a pipe the parent drains asynchronously: retry while it is full). */
+function say(line: string): void {
+  const b = Buffer.from(line);
+  let off = 0;
+  while (off < b.length) {
+    try {
+      off += writeSync(1, b, off, b.length - off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
 const batch = Number(batchArg ?? 20);
 
 const db = await open({
   dir: dir!, appendonly: 'yes', appendfsync: policy!, save: mode === 'bgsave' ? '1 1' : '', loglevel: 'warning',
   'auto-aof-rewrite-percentage': mode === 'rewrite' ? '50' : '0', 'auto-aof-rewrite-min-size': '65536',
 });
-writeSync(1, 'ready\n');
+say('ready\n');
 const value = Buffer.alloc(200, 0x61);
 let i = 0;
 let lastAdmin = Date.now();
@@ -36,5 +51,5 @@ for (;;) {
     } catch { /* already running */ }
   }
   await db.durable();
-  writeSync(1, `ack ${i - 1} ${Date.now()}\n`);
+  say(`ack ${i - 1} ${Date.now()}\n`);
 }

@@ -7,9 +7,9 @@
  * fdatasync. Then publish the new written/synced offsets and wake the main thread. When there is
  * nothing to do it sleeps on the doorbell word with Atomics.wait — no polling, no timers.
  *
- * Control messages (switch to a new incr file at a given stream offset) arrive on a MessagePort
- * that the loop drains synchronously with receiveMessageOnPort, so they are ordered with the ring
- * bytes without the worker ever running an event loop.
+ * A rewrite switches incr files at a stream offset: the offset arrives through shared memory
+ * (B_SWITCH_AT, ordered with HEAD), the new file's path on a MessagePort the loop reads
+ * synchronously with receiveMessageOnPort (the worker never runs an event loop).
  *
  * Disk errors follow Redis's flushAppendOnlyFile: a short write is truncated away (ftruncate to
  * the size before the batch) so the file only ever holds whole records; the bytes stay in the ring
@@ -20,7 +20,7 @@ import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync
 import { constants } from 'node:os';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import {
-  B_FSYNCS, B_FSYNC_MAX_NS, B_FSYNC_NS, B_FSYNC_STARTED, B_SYNCED, B_WRITES, B_WRITE_NS, B_WRITTEN,
+  B_FSYNCS, B_FSYNC_MAX_NS, B_FSYNC_NS, B_FSYNC_STARTED, B_SWITCH_AT, B_SYNCED, B_WRITES, B_WRITE_NS, B_WRITTEN,
   FSYNC_HIST_BUCKETS, I_BUSY, I_DOORBELL, I_EXITED, I_FSYNCING, I_FSYNC_DONE, I_FSYNC_ERRNO, I_FSYNC_HIST,
   I_FSYNC_REQ, I_HEAD, I_NO_FSYNC, I_OVERFLOW, I_POLICY, I_PROGRESS, I_SHORT_EXPECTED, I_SHORT_WRITTEN, I_STOP, I_TAIL, I_TRUNCATE_FAILS,
   I_WRITE_ERRNO, POLICY_ALWAYS, RingViews,
@@ -35,10 +35,9 @@ export interface FsyncWorkerInit {
   fsyncDelayMs: number;
 }
 
-/** Switch to the file at `path` (already created) once the stream reaches logical offset `at`; the old file is fsynced and closed. */
+/** The file (already created) to continue in once the stream reaches B_SWITCH_AT; the old one is fsynced and closed. */
 export interface SwitchMessage {
   type: 'switch';
-  at: number;
   path: string;
 }
 
@@ -61,7 +60,7 @@ export function runFsyncLoop(init: FsyncWorkerInit): void {
   let tail = Atomics.load(ctl, I_TAIL) >>> 0;
   let written = v.load64(B_WRITTEN);
   let synced = v.load64(B_SYNCED);
-  const switches: SwitchMessage[] = [];
+  const paths: string[] = [];
   let failedAt = 0;
   let fsyncFailedAt = 0;
   let fsyncWantedSince = 0;
@@ -76,7 +75,7 @@ export function runFsyncLoop(init: FsyncWorkerInit): void {
       const m = receiveMessageOnPort(init.port);
       if (m === undefined) return;
       const msg = m.message as FsyncControlMessage;
-      if (msg.type === 'switch') switches.push(msg);
+      if (msg.type === 'switch') paths.push(msg.path);
     }
   };
 
@@ -152,12 +151,12 @@ export function runFsyncLoop(init: FsyncWorkerInit): void {
     Atomics.store(ctl, I_TAIL, tail | 0);
   };
 
-  const doSwitch = (msg: SwitchMessage): void => {
+  const doSwitch = (path: string): void => {
     // The old incr file is complete: make it durable before anything reaches the new one, so a
     // machine crash can never leave a short non-last file behind a longer last one.
     try { fsyncSync(fd); } catch { /* reported through the next fsync of the new file */ }
     try { closeSync(fd); } catch { /* already closed */ }
-    fd = openSync(msg.path, 'a', 0o644);
+    fd = openSync(path, 'a', 0o644);
     fileSize = fstatSync(fd).size;
     if (written > synced) {
       synced = written;
@@ -169,12 +168,22 @@ export function runFsyncLoop(init: FsyncWorkerInit): void {
     const bell = Atomics.load(ctl, I_DOORBELL);
     const stopping = Atomics.load(ctl, I_STOP) !== 0;
     pollMessages();
-    while (switches.length > 0 && written >= switches[0]!.at) doSwitch(switches.shift()!);
     let didWork = false;
     const now = Date.now();
     const head = Atomics.load(ctl, I_HEAD) >>> 0;
     let avail = (head - tail) >>> 0;
-    if (switches.length > 0) avail = Math.min(avail, switches[0]!.at - written);
+    // Read after HEAD: a switch stored before those bytes were published is visible now.
+    const switchAt = v.load64(B_SWITCH_AT);
+    if (switchAt >= 0 && written >= switchAt) {
+      for (let spins = 0; paths.length === 0; spins++) {
+        pollMessages(); // posted before B_SWITCH_AT was stored: already queued
+        if (paths.length === 0) Atomics.wait(sleeper, 0, 0, spins < 10 ? 0 : 1);
+      }
+      doSwitch(paths.shift()!);
+      v.store64(B_SWITCH_AT, -1);
+      continue;
+    }
+    if (switchAt >= 0) avail = Math.min(avail, switchAt - written);
     const failing = Atomics.load(ctl, I_WRITE_ERRNO) !== 0;
     if (avail > 0 && (!failing || stopping || now - failedAt >= RETRY_MS)) {
       Atomics.store(ctl, I_BUSY, 1);
@@ -232,7 +241,7 @@ export function runFsyncLoop(init: FsyncWorkerInit): void {
       const h = Atomics.load(ctl, I_HEAD) >>> 0;
       const left = (h - tail) >>> 0;
       const stuck = Atomics.load(ctl, I_WRITE_ERRNO) !== 0;
-      if ((left === 0 && switches.length === 0) || stuck) {
+      if ((left === 0 && v.load64(B_SWITCH_AT) < 0) || stuck) {
         try { fdatasyncSync(fd); synced = written; v.store64(B_SYNCED, synced); } catch { /* reported by the caller's final check */ }
         try { closeSync(fd); } catch { /* already closed */ }
         Atomics.store(ctl, I_EXITED, 1);

@@ -66,6 +66,13 @@ export const B_WRITES = 5;
 export const B_WRITE_NS = 6;
 /** Unix ms when the running fsync started (0 when none). */
 export const B_FSYNC_STARTED = 7;
+/**
+ * Stream offset at which the worker must switch to the next incr file, -1 when none. Stored by
+ * the producer before any byte past it is published, so a worker that sees those bytes (HEAD)
+ * also sees the switch: file boundaries are ordered with the data through shared memory, not
+ * through the message port (which only carries the new file's path).
+ */
+export const B_SWITCH_AT = 8;
 
 const CTL_BYTES = 512;
 const BIG_OFFSET = CTL_BYTES;

@@ -42,7 +42,7 @@ import type { Config } from '../config.js';
 import type { SharedKeyspace } from '../keyspace/keyspace.js';
 import type { ClientState, Propagation, Reply } from '../commands/types.js';
 import {
-  B_FSYNCS, B_FSYNC_MAX_NS, B_FSYNC_NS, B_FSYNC_STARTED, B_SYNCED, B_WRITES, B_WRITE_NS, B_WRITTEN,
+  B_FSYNCS, B_FSYNC_MAX_NS, B_FSYNC_NS, B_FSYNC_STARTED, B_SWITCH_AT, B_SYNCED, B_WRITES, B_WRITE_NS, B_WRITTEN,
   FSYNC_HIST_BUCKETS, I_EXITED, I_FSYNC_DONE, I_FSYNC_ERRNO, I_FSYNC_HIST, I_FSYNC_REQ, I_NO_FSYNC, I_POLICY,
   I_PROGRESS, I_SHORT_EXPECTED, I_SHORT_WRITTEN, I_STOP, I_TRUNCATE_FAILS, I_WRITE_ERRNO,
   RingProducer, RingViews, encodeRespCommand, policyCode, type FsyncPolicy,
@@ -305,6 +305,7 @@ export class AofPersistence {
     this.publishThreshold = ring.capacity >> 3;
     Atomics.store(ring.ctl, I_POLICY, policyCode(this.policy));
     Atomics.store(ring.ctl, I_SHORT_WRITTEN, -1);
+    ring.store64(B_SWITCH_AT, -1);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const init: FsyncWorkerInit = {
@@ -829,6 +830,7 @@ export class AofPersistence {
       return 'Background append only file rewriting scheduled';
     }
     if (this.startRewrite()) return 'Background append only file rewriting started';
+    if (this.rewriteScheduled) return 'Background append only file rewriting scheduled';
     throw new ReplyError("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
   }
 
@@ -875,6 +877,12 @@ export class AofPersistence {
    */
   startRewrite(): boolean {
     if (this.rewriteInProgress || this.host.rdbChildActive()) return false;
+    if (this.on && this.ring!.load64(B_SWITCH_AT) >= 0) {
+      // The worker has not reached the previous rewrite's file switch yet (a very slow disk):
+      // try again from the cron.
+      this.rewriteScheduled = true;
+      return false;
+    }
     const log = this.host.log;
     const aofDir = this.aofDir;
     try {
@@ -910,9 +918,10 @@ export class AofPersistence {
       log('notice', `Creating AOF incr file ${incr.name} on background rewrite`);
       const p = this.producer!;
       switchAt = p.appended;
-      const msg: FsyncControlMessage = { type: 'switch', at: switchAt, path: incrPath };
+      const msg: FsyncControlMessage = { type: 'switch', path: incrPath };
       this.port!.postMessage(msg);
-      p.publish();
+      // Before any byte past switchAt can be published (see B_SWITCH_AT).
+      this.ring!.store64(B_SWITCH_AT, switchAt);
       p.ring();
       this.otherFilesSize += this.incrInitialSize + (switchAt - this.incrStart);
       this.incrInitialSize = 0;
