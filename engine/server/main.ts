@@ -131,7 +131,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       },
       (e: unknown) => {
         exiting = false;
-        port.log('warning', `Errors trying to shut down the server: ${e instanceof Error ? e.message : String(e)}`);
+        // The engine logged Redis's lines ("Error trying to save the DB, can't exit." ...); this is the cause.
+        port.log('verbose', `Shutdown refused: ${e instanceof Error ? e.message : String(e)}`);
       },
     );
   };

@@ -373,7 +373,8 @@ export class RespServer implements ServerFrontEnd {
       },
       (e: unknown) => {
         this.shuttingDown = false;
-        this.log('warning', `Errors trying to shut down the server: ${e instanceof Error ? e.message : String(e)}`);
+        // The engine logged Redis's lines ("Error trying to save the DB, can't exit." ...); this is the cause.
+        this.log('verbose', `Shutdown refused: ${e instanceof Error ? e.message : String(e)}`);
         if (!conn.closed) {
           conn.out.error('ERR Errors trying to SHUTDOWN. Check logs.');
           conn.release('shutdown');
