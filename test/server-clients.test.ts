@@ -193,4 +193,53 @@ test(`[${kind}] node-redis v4: commands, pipelining, MULTI, errors, AUTH, client
 
 }
 
+// ---- Transactions through the client libraries (real engine) ----------------------------------------
+
+test('[real] node-redis: MULTI/EXEC, WATCH conflict (WatchError), errors inside EXEC; ioredis: multi, watch', async () => {
+  await withServer('real', {}, async (port) => {
+    const client = createClient({ url: `redis://127.0.0.1:${port}` });
+    const other = createClient({ url: `redis://127.0.0.1:${port}` });
+    client.on('error', () => { /* surfaced through awaits */ });
+    other.on('error', () => { /* surfaced through awaits */ });
+    await client.connect();
+    await other.connect();
+    try {
+      assert.equal(await client.multi().set('a', '1').incr('a').get('a').exec(), ['OK', 2, '2']);
+      await client.executeIsolated(async (iso) => {
+        await iso.watch('w');
+        await other.set('w', 'theirs');
+        await rejects(() => iso.multi().set('w', 'mine').exec(), /One \(or more\) of the watched keys has been changed/);
+      });
+      assert.is(await client.get('w'), 'theirs');
+      await client.executeIsolated(async (iso) => {
+        await iso.watch('w2');
+        assert.equal(await iso.multi().set('w2', 'mine').exec(), ['OK']);
+      });
+      await client.set('s', 'abc');
+      // A failing command inside EXEC does not stop the others (node-redis reports it as MultiErrorReply).
+      await rejects(() => client.multi().incr('s').set('after', '1').exec(), /1 commands failed/);
+      assert.is(await client.get('after'), '1');
+      await rejects(() => client.multi().addCommand(['NOSUCHCMD']).set('x', '1').exec(), /EXECABORT|unknown command/);
+    } finally {
+      await client.quit();
+      await other.quit();
+    }
+    const io = new Redis({ port, host: '127.0.0.1', lazyConnect: true });
+    const io2 = new Redis({ port, host: '127.0.0.1', lazyConnect: true });
+    await io.connect();
+    await io2.connect();
+    try {
+      assert.equal(await io.multi().set('i', '1').incr('i').exec(), [[null, 'OK'], [null, 2]]);
+      await io.watch('iw');
+      await io2.set('iw', 'x');
+      assert.is(await io.multi().set('iw', 'y').exec(), null);
+      await io.watch('iw');
+      assert.equal(await io.multi().get('iw').exec(), [[null, 'x']]);
+    } finally {
+      io.disconnect();
+      io2.disconnect();
+    }
+  });
+});
+
 test.run();
