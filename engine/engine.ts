@@ -83,7 +83,7 @@ export class Engine implements EngineLike, ServerEnginePort {
     this.aof = new AofPersistence({
       keyspace: this.keyspace, config: this.config, log: (lvl, msg) => this.log(lvl, msg),
       dispatcher: this.dispatcher, newClientState: () => this.newClientState(),
-      rdbChildActive: () => this.rdb.inProgress,
+      rdbChildActive: () => this.rdb.inProgress, subscribe: (fn) => this.onPropagate(fn),
     });
   }
 
@@ -94,10 +94,7 @@ export class Engine implements EngineLike, ServerEnginePort {
     const file = join(dir, this.config.getString('dbfilename'));
     // appendonly yes: the AOF is the only source and dump.rdb is not read (Redis's loadDataFromDisk).
     const aofOn = this.config.getBool('appendonly');
-    if (aofOn) {
-      this.aof.open();
-      this.onPropagate((items) => this.aof.feed(items));
-    }
+    this.aof.startup(); // loads and opens the AOF when aofOn; CONFIG SET appendonly starts/stops it later
     if (!aofOn && existsSync(file)) {
       const t0 = performance.now();
       const res = await loadRdbFile(file, this.keyspace, { masterDropsExpired: true }, (sab, len) => this.rdb.crcInWorker(sab, len));

@@ -175,4 +175,40 @@ test('shutdown during a rewrite: the rewrite is abandoned, the directory loads',
   }
 });
 
+test('CONFIG SET appendonly yes at runtime: temp incr file, first rewrite installs base + incr; no stops it', async () => {
+  const dir = tempDir('rw-runtime');
+  try {
+    const db = await open({ dir, save: '', appendonly: 'no', logfile: join(dir, 'log.txt') });
+    for (let i = 0; i < 20_000; i++) db.set(`before:${i}`, `v${i}`);
+    assert.is(info(db, 'aof_enabled'), '0');
+    assert.is(db.call('CONFIG', 'SET', 'appendonly', 'yes'), 'OK');
+    assert.is(info(db, 'aof_enabled'), '1');
+    assert.is(info(db, 'aof_rewrite_in_progress'), '1');
+    for (let i = 0; i < 500; i++) db.call('SET', `during:${i}`, `v${i}`);
+    await untilIdle(db);
+    for (let i = 0; i < 500; i++) db.call('SET', `after:${i}`, `v${i}`);
+    await db.durable();
+    const expected = dumpEmbedded(db);
+    const aofDir = join(dir, 'appendonlydir');
+    assert.equal(manifestOf(aofDir).map((x) => `${x.name} ${x.type}`), ['appendonly.aof.1.base.rdb b', 'appendonly.aof.1.incr.aof i']);
+    const log = readFileSync(join(dir, 'log.txt'), 'utf8');
+    assert.match(log, 'Creating AOF incr file temp-appendonly.aof.incr on background rewrite');
+    assert.match(log, 'Successfully renamed the temporary AOF incr file temp-appendonly.aof.incr into appendonly.aof.1.incr.aof');
+    // Stop: later writes are not appended.
+    assert.is(db.call('CONFIG', 'SET', 'appendonly', 'no'), 'OK');
+    assert.is(info(db, 'aof_enabled'), '0');
+    db.call('SET', 'not-in-aof', '1');
+    await db.close();
+    const again = await open(conf(dir));
+    assertSameDump(dumpEmbedded(again), expected, 'reopened from the AOF enabled at runtime');
+    await again.close();
+    if (real) {
+      const chk = checkAof(join(aofDir, 'appendonly.aof.manifest'));
+      assert.is(chk.status, 0, chk.out);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

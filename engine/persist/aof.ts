@@ -68,6 +68,8 @@ export interface AofHost {
   newClientState(): ClientState;
   /** A BGSAVE is running (the snapshot barrier is taken: no rewrite may start). */
   rdbChildActive(): boolean;
+  /** Subscribes to the propagation stream (done once, when the AOF first starts). */
+  subscribe(fn: (items: readonly Propagation[]) => void): void;
 }
 
 /** strerror() texts for the errnos a disk write can report. */
@@ -107,8 +109,15 @@ function unixtime(): number { return Math.floor(Date.now() / 1000); }
 interface Waiter { off: number; cb: () => void; fail?: ((err: Error) => void) | undefined }
 
 export class AofPersistence {
-  /** appendonly yes and the files are open. */
+  /** Files open and every propagated write fed (Redis's AOF_ON, or AOF_WAIT_REWRITE while its rewrite runs). */
   on = false;
+  /**
+   * Redis's aof_state. 'wait-rewrite': enabled by CONFIG SET appendonly yes; writes go to a temp
+   * incr file until the first rewrite installs a base, then the state becomes 'on'.
+   */
+  state: 'off' | 'wait-rewrite' | 'on' = 'off';
+  private started = false;
+  private subscribed = false;
   policy: FsyncPolicy = 'everysec';
   manifest = new AofManifest();
   /** Redis's aof_last_write_status / aof_bio_fsync_status, with the errno that set them. */
@@ -190,6 +199,10 @@ export class AofPersistence {
       if (name === 'appendfsync') this.setPolicy(value as FsyncPolicy);
       else if (name === 'aof-timestamp-enabled') this.timestamps = value === 'yes';
       else if (name === 'no-appendfsync-on-rewrite') this.noFsyncOnRewrite = value === 'yes';
+      else if (name === 'appendonly' && this.started) {
+        if (value === 'yes' && this.state === 'off') this.startAppendOnly();
+        else if (value === 'no' && this.state !== 'off') this.stopAppendOnly();
+      }
     });
   }
 
@@ -206,6 +219,31 @@ export class AofPersistence {
    * source (dump.rdb is not read), files are created when absent, then writing starts.
    * Throws (after logging Redis's lines) when the AOF cannot be loaded.
    */
+  /**
+   * Called once by engine.start(): opens and loads the AOF with `appendonly yes`; afterwards
+   * CONFIG SET appendonly starts and stops it.
+   */
+  startup(): void {
+    this.started = true;
+    if (this.host.config.getBool('appendonly')) {
+      this.open();
+      return;
+    }
+    // Redis reads the manifest even with the AOF off, so a BGREWRITEAOF continues its sequence.
+    const manifestPath = join(this.aofDir, manifestName(this.prefix));
+    try {
+      if (existsSync(manifestPath)) this.manifest = loadManifestFile(manifestPath);
+    } catch (err) {
+      this.host.log('warning', `Ignoring the AOF manifest ${manifestPath}: ${(err as Error).message}`);
+    }
+  }
+
+  private subscribeOnce(): void {
+    if (this.subscribed) return;
+    this.subscribed = true;
+    this.host.subscribe((items) => this.feed(items));
+  }
+
   open(): void {
     const log = this.host.log;
     const manifestPath = join(this.aofDir, manifestName(this.prefix));
@@ -288,7 +326,108 @@ export class AofPersistence {
     log('notice', `${hadIncr ? 'Opening' : 'Creating'} AOF incr file ${incr.name} on server start`);
     this.startWorker(incrPath);
     this.on = true;
+    this.state = 'on';
     this.lastFsync = unixtime();
+    this.subscribeOnce();
+  }
+
+  // =============================================================================================
+  // CONFIG SET appendonly yes / no (startAppendOnly / stopAppendOnly)
+  // =============================================================================================
+
+  /**
+   * startAppendOnly. Why a temp incr file: until the first rewrite has written a base there is
+   * nothing the new writes could be appended to in the manifest, so they go to
+   * `temp-<prefix>.incr`, which the rewrite's completion renames to the next incr file. The temp
+   * file starts in the same synchronous step as the snapshot, so base + temp incr = everything.
+   */
+  private startAppendOnly(): void {
+    const log = this.host.log;
+    this.state = 'wait-rewrite';
+    const manifestPath = join(this.aofDir, manifestName(this.prefix));
+    try {
+      this.manifest = existsSync(manifestPath) ? loadManifestFile(manifestPath) : new AofManifest();
+    } catch (err) {
+      log('warning', (err as Error).message);
+      this.manifest = new AofManifest();
+    }
+    if (this.rewriteInProgress || this.host.rdbChildActive()) {
+      this.rewriteScheduled = true;
+      log('warning', 'AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.');
+      return;
+    }
+    if (!this.startRewrite()) {
+      this.state = 'off';
+      log('warning', "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.");
+    }
+  }
+
+  /** The temp incr file a runtime enable writes to before its first rewrite completes. */
+  private get tempIncrName(): string { return `temp-${this.prefix}.incr`; }
+
+  /** Opens the temp incr file and starts feeding into it (wait-rewrite, right before the snapshot). */
+  private beginWaitRewrite(): boolean {
+    const path = join(this.aofDir, this.tempIncrName);
+    try {
+      mkdirSync(this.aofDir, { recursive: true });
+      closeSync(openSync(path, 'w', 0o644));
+    } catch (err) {
+      this.host.log('warning', `Can't open the append-only file ${this.tempIncrName}: ${(err as Error).message}`);
+      return false;
+    }
+    this.host.log('notice', `Creating AOF incr file ${this.tempIncrName} on background rewrite`);
+    this.resetStream();
+    this.startWorker(path);
+    this.on = true;
+    this.selectedDb = -1;
+    this.otherFilesSize = 0;
+    this.incrInitialSize = 0;
+    this.incrStart = 0;
+    this.lastFsync = unixtime();
+    this.subscribeOnce();
+    return true;
+  }
+
+  /** Fresh stream offsets for a new worker (after a stop). */
+  private resetStream(): void {
+    this.written = 0; this.synced = 0; this.ack = 0; this.flushedUpTo = 0;
+    this.postponedStart = 0; this.postponedUpTo = 0; this.forcedWriteTarget = 0; this.fsyncReqOffset = 0;
+    this.writeOk = true; this.fsyncOk = true;
+  }
+
+  /**
+   * stopAppendOnly: kill a rewrite, write and fsync what is buffered, close the file. The worker
+   * drains in the background; replies waiting for it are released as it reports.
+   */
+  private stopAppendOnly(): void {
+    if (this.rewriteInProgress) {
+      this.host.log('notice', 'Killing running AOF rewrite child: ' + process.pid);
+      this.discardRewrite = true;
+      this.host.keyspace.barrier.abort();
+    }
+    const wasWaiting = this.state === 'wait-rewrite';
+    this.state = 'off';
+    this.rewriteScheduled = false;
+    if (this.on) void this.stopWorker();
+    if (wasWaiting) unlink(join(this.aofDir, this.tempIncrName), () => {});
+  }
+
+  /** Drain, fsync, close the worker; resolves when it has exited. */
+  private async stopWorker(): Promise<void> {
+    if (this.ring === null || this.worker === null) { this.on = false; return; }
+    const ring = this.ring;
+    if (this.on) this.flush(true);
+    this.on = false;
+    this.selectedDb = -1;
+    Atomics.store(ring.ctl, I_STOP, 1);
+    this.producer!.ring();
+    this.worker.ref();
+    await this.workerGone;
+    this.pollWorker();
+    const lost = this.producer!.appended - this.written;
+    if (lost > 0) this.host.log('warning', `${lost} bytes of the AOF buffer could not be written: ${strerror(this.lastWriteErrno)}`);
+    this.advanceAck(Number.MAX_SAFE_INTEGER);
+    this.port?.close();
   }
 
   private startError(msg: string, cause: unknown): ForklessError {
@@ -318,8 +457,8 @@ export class AofPersistence {
     this.worker = w;
     this.workerGone = new Promise((resolve) => {
       w.once('exit', (code) => {
-        this.worker = null;
-        if (this.on && Atomics.load(ring.ctl, I_EXITED) === 0) {
+        if (this.worker === w) this.worker = null;
+        if (this.on && this.ring === ring && Atomics.load(ring.ctl, I_EXITED) === 0) {
           this.fatal(`The AOF fsync worker exited unexpectedly (code ${code})`);
         }
         resolve();
@@ -740,7 +879,7 @@ export class AofPersistence {
   /** INFO persistence rows from aof_enabled on (Redis's order), then loading and forkless_aof_*. */
   info(): Array<[string, string | number]> {
     const rows: Array<[string, string | number]> = [
-      ['aof_enabled', this.on ? 1 : 0],
+      ['aof_enabled', this.state !== 'off' ? 1 : 0],
       ['aof_rewrite_in_progress', this.rewriteInProgress ? 1 : 0],
       ['aof_rewrite_scheduled', this.rewriteScheduled ? 1 : 0],
       ['aof_last_rewrite_time_sec', this.lastRewriteTimeSec],
@@ -753,7 +892,7 @@ export class AofPersistence {
       ['module_fork_in_progress', 0],
       ['module_fork_last_cow_size', 0],
     ];
-    if (this.on) {
+    if (this.state !== 'off' && this.producer !== null) {
       this.pollWorker();
       rows.push(
         ['aof_current_size', this.currentSize()],
@@ -769,7 +908,7 @@ export class AofPersistence {
 
   /** Our own AOF figures (offsets, fsync latency), printed after Redis's fields. */
   forklessInfo(): Array<[string, string | number]> {
-    if (!this.on) return [];
+    if (this.state === 'off' || this.ring === null) return [];
     const v = this.ring!;
     const fsyncs = v.load64(B_FSYNCS);
     const hist: number[] = [];
@@ -877,7 +1016,7 @@ export class AofPersistence {
    */
   startRewrite(): boolean {
     if (this.rewriteInProgress || this.host.rdbChildActive()) return false;
-    if (this.on && this.ring!.load64(B_SWITCH_AT) >= 0) {
+    if (this.state === 'on' && this.ring!.load64(B_SWITCH_AT) >= 0) {
       // The worker has not reached the previous rewrite's file switch yet (a very slow disk):
       // try again from the cron.
       this.rewriteScheduled = true;
@@ -893,7 +1032,11 @@ export class AofPersistence {
       return false;
     }
     let switchAt = 0;
-    if (this.on) {
+    if (this.state === 'wait-rewrite') {
+      // The temp incr file starts now, together with the snapshot (no manifest change yet).
+      if (this.on) void this.stopWorker();
+      if (!this.beginWaitRewrite()) { this.lastBgrewriteOk = false; return false; }
+    } else if (this.on) {
       this.selectedDb = -1;
       this.flush(true);
       // openNewIncrAofForAppend
@@ -967,6 +1110,12 @@ export class AofPersistence {
         this.consecutiveFailures++;
       },
     ).finally(() => {
+      if (this.state === 'wait-rewrite') {
+        // The AOF is still not on: drop the temp incr file and try again (Redis reschedules).
+        void this.stopWorker();
+        unlink(join(this.aofDir, this.tempIncrName), () => {});
+        this.rewriteScheduled = true;
+      }
       this.lastRewriteTimeSec = Math.floor((Date.now() - this.rewriteStartMs) / 1000);
       this.rewriteInProgress = false;
       this.rewriteRun = null;
@@ -992,19 +1141,37 @@ export class AofPersistence {
       this.consecutiveFailures++;
       return;
     }
-    fsyncDir(aofDir);
     log('notice', `Successfully renamed the temporary AOF base file temp-rewriteaof-bg-${process.pid}.aof into ${base.name}`);
+    let newIncrPath: string | null = null;
+    if (this.state === 'wait-rewrite') {
+      // The writes since the snapshot become the first incr file of the new manifest.
+      const incr = tmp.newIncr(this.prefix);
+      newIncrPath = join(aofDir, incr.name);
+      try {
+        renameSync(join(aofDir, this.tempIncrName), newIncrPath);
+      } catch (err) {
+        log('warning', `Error trying to rename the temporary AOF incr file ${this.tempIncrName} into ${incr.name}: ${(err as Error).message}`);
+        unlink(basePath, () => {});
+        this.lastBgrewriteOk = false;
+        this.consecutiveFailures++;
+        return;
+      }
+      log('notice', `Successfully renamed the temporary AOF incr file ${this.tempIncrName} into ${incr.name}`);
+    }
+    fsyncDir(aofDir);
     tmp.markRewrittenIncrAsHistory(this.on);
     try {
       persistManifest(aofDir, this.prefix, tmp);
     } catch (err) {
       log('warning', (err as Error).message);
       unlink(basePath, () => {});
+      if (newIncrPath !== null) unlink(newIncrPath, () => {});
       this.lastBgrewriteOk = false;
       this.consecutiveFailures++;
       return;
     }
     this.manifest = tmp;
+    if (this.state === 'wait-rewrite') this.state = 'on';
     const baseBytes = statSync(basePath).size;
     if (this.on) {
       const incrBytes = this.currentSize() - this.otherFilesSize;
@@ -1080,20 +1247,8 @@ export class AofPersistence {
   /** Stops the worker (drain, fsync, close) and the rewrite pool. */
   async close(): Promise<void> {
     if (this.rewriteInProgress) await this.flushAndSync();
-    if (this.ring !== null && this.worker !== null) {
-      const ring = this.ring;
-      if (this.on) this.flush(true);
-      Atomics.store(ring.ctl, I_STOP, 1);
-      this.producer!.ring();
-      this.worker.ref();
-      this.on = false;
-      await this.workerGone;
-      this.pollWorker();
-      const lost = this.producer!.appended - this.written;
-      if (lost > 0) this.host.log('warning', `${lost} bytes of the AOF buffer could not be written: ${strerror(this.lastWriteErrno)}`);
-      this.advanceAck(Number.MAX_SAFE_INTEGER);
-      this.port?.close();
-    }
+    if (this.ring !== null && this.worker !== null) await this.stopWorker();
+    else await this.workerGone;
     if (this.pool !== null) {
       await this.pool.destroy();
       this.pool = null;
