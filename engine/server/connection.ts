@@ -315,11 +315,15 @@ export class Connection {
 
   /** Redis's hard/soft output limits for this client's class, checked after each push. */
   private overOutputLimit(): boolean {
+    const pending = this.out.length + this.socket.writableLength;
+    if (pending < this.server.outputLimitFloor()) {
+      this.softLimitSince = 0;
+      return false;
+    }
     const info = this.server.engine.clientInfo?.(this.client);
     const subscribed = info !== undefined && info.sub + info.psub + info.ssub > 0;
     const limit = this.server.outputLimit(subscribed ? 'pubsub' : 'normal');
     if (limit === undefined) return false;
-    const pending = this.out.length + this.socket.writableLength;
     if (limit.hard > 0 && pending >= limit.hard) return true;
     if (limit.soft > 0 && pending >= limit.soft) {
       const now = Date.now();

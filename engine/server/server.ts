@@ -157,12 +157,31 @@ export class RespServer implements ServerFrontEnd {
 
   /** The output limit of a client class, re-read whenever the directive's text changed. */
   outputLimit(cls: 'normal' | 'pubsub'): OutputLimit | undefined {
-    const text = this.cfg('client-output-buffer-limit') ?? '';
-    if (text !== this.outputLimitsText) {
-      this.outputLimitsText = text;
-      this.outputLimits = parseOutputLimits(text);
-    }
+    this.refreshOutputLimits();
     return this.outputLimits.get(cls);
+  }
+
+  /** Pending output below this many bytes is under every limit (skips the per-push class lookup). */
+  outputLimitFloor(): number {
+    this.refreshOutputLimits();
+    return this.outputFloor;
+  }
+
+  private outputFloor = 0;
+
+  private refreshOutputLimits(): void {
+    const text = this.cfg('client-output-buffer-limit') ?? '';
+    if (text === this.outputLimitsText && this.outputFloor !== 0) return;
+    this.outputLimitsText = text;
+    this.outputLimits = parseOutputLimits(text);
+    let floor = Infinity;
+    for (const cls of ['normal', 'pubsub']) {
+      const l = this.outputLimits.get(cls);
+      if (l === undefined) continue;
+      if (l.hard > 0) floor = Math.min(floor, l.hard);
+      if (l.soft > 0) floor = Math.min(floor, l.soft);
+    }
+    this.outputFloor = floor;
   }
 
   log(level: LogLevel, msg: string): void {
