@@ -64,6 +64,8 @@ export function runFsyncLoop(init: FsyncWorkerInit): void {
   let failedAt = 0;
   let fsyncFailedAt = 0;
   let fsyncWantedSince = 0;
+  let justSynced = false;
+  const commitDelayMs = Number(process.env['FORKLESS_AOF_COMMIT_DELAY_US'] ?? 0) / 1000;
 
   const progress = (): void => {
     Atomics.add(ctl, I_PROGRESS, 1);
@@ -170,7 +172,14 @@ export function runFsyncLoop(init: FsyncWorkerInit): void {
     pollMessages();
     let didWork = false;
     const now = Date.now();
-    const head = Atomics.load(ctl, I_HEAD) >>> 0;
+    let head = Atomics.load(ctl, I_HEAD) >>> 0;
+    if (commitDelayMs > 0 && justSynced && head !== tail && Atomics.load(ctl, I_POLICY) === POLICY_ALWAYS) {
+      // Group-commit gather window (experimental): let replies just released come back as
+      // requests and join this batch instead of waiting a whole extra fsync.
+      Atomics.wait(sleeper, 0, 0, commitDelayMs);
+      head = Atomics.load(ctl, I_HEAD) >>> 0;
+    }
+    justSynced = false;
     let avail = (head - tail) >>> 0;
     // Read after HEAD: a switch stored before those bytes were published is visible now.
     const switchAt = v.load64(B_SWITCH_AT);
@@ -214,7 +223,7 @@ export function runFsyncLoop(init: FsyncWorkerInit): void {
     const fsyncFailing = Atomics.load(ctl, I_FSYNC_ERRNO) !== 0;
     if (!noFsync && (!fsyncFailing || Date.now() - fsyncFailedAt >= RETRY_MS)) {
       if (Atomics.load(ctl, I_POLICY) === POLICY_ALWAYS) {
-        if (synced < written || fsyncFailing) { doFsync(); didWork = true; }
+        if (synced < written || fsyncFailing) { doFsync(); didWork = true; justSynced = true; }
       } else {
         const req = Atomics.load(ctl, I_FSYNC_REQ);
         if (req !== Atomics.load(ctl, I_FSYNC_DONE) || fsyncFailing) {
