@@ -29,6 +29,7 @@ import { OK, RawReply, ReplySequence, type ClientState, type CommandContext, typ
 import { TxRegistry, type ClientTx } from './commands/transactions.js';
 import { PubSubRegistry } from './commands/pubsub.js';
 import { LatencyMonitor, SlowLog, monitorLine } from './commands/monitoring.js';
+import { EncodingHints } from './commands/introspection.js';
 import { argDbIndex, isOpt } from './commands/args.js';
 import type { EngineClientInfo } from './server/engine-port.js';
 import type { Engine } from './engine.js';
@@ -104,6 +105,8 @@ export class CommandFlow {
   readonly metrics = new InstantMetrics();
   readonly pubsub = new PubSubRegistry();
   readonly slowlog = new SlowLog();
+  /** OBJECT ENCODING of values APPEND/SETRANGE/INCRBYFLOAT left (introspection.ts). */
+  readonly encodings = new EncodingHints();
   readonly latency = new LatencyMonitor();
   private readonly monitors = new Set<ClientState>();
   /** Smallest duration (µs) that SLOWLOG or the latency monitor records; Infinity when both off. */

@@ -17,7 +17,7 @@ import { buildCommandTable } from './commands/table.js';
 import { serverCommands } from './commands/server.js';
 import { transactionCommands } from './commands/transactions.js';
 import { pubsubCommands } from './commands/pubsub.js';
-import { introspectionCommands } from './commands/introspection.js';
+import { introspectionCommands, recordEncodings } from './commands/introspection.js';
 import { frontEndCommands } from './commands/front-end.js';
 import { CommandFlow } from './command-flow.js';
 import type { ClientState, CommandSpec, Propagation, Reply } from './commands/types.js';
@@ -76,8 +76,8 @@ export class Engine implements EngineLike, ServerEnginePort {
     this.keyspace = createKeyspace({ pageSize: this.config.getInt('forkless-page-size'), databases: this.databases });
     this.keyspace.onExpired = (db, key) => this.propagateExpired(db, key);
     this.rdb = new RdbPersistence(this.keyspace, this.config, (lvl, msg) => this.log(lvl, msg));
-    const table: CommandSpec<Engine>[] = buildCommandTable<Engine>(
-      serverCommands, transactionCommands, pubsubCommands, introspectionCommands, frontEndCommands);
+    const table: CommandSpec<Engine>[] = recordEncodings(buildCommandTable<Engine>(
+      serverCommands, transactionCommands, pubsubCommands, introspectionCommands, frontEndCommands));
     this.dispatcher = new Dispatcher<Engine>(this, table);
     this.flow = new CommandFlow(this); // chains keyspace.onExpired, so it comes after that is set
     this.aof = new AofPersistence({

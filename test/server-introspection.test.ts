@@ -175,6 +175,13 @@ const SESSIONS: Session[] = [
       'x'.repeat(45), 'x'.repeat(60), 'x'.repeat(100), 'x'.repeat(255), 'x'.repeat(300), 'x'.repeat(4000), 'x'.repeat(70000)]
       .flatMap((v): Arg[][] => [['SET', 'k', v], ['OBJECT', 'ENCODING', 'k'], ['OBJECT', 'REFCOUNT', 'k'], ['MEMORY', 'USAGE', 'k'], ['STRLEN', 'k']]),
     ...[1, 20, 31, 32, 60, 255, 256, 300].flatMap((n): Arg[][] => [['SET', 'k'.repeat(n), 'v'], ['MEMORY', 'USAGE', 'k'.repeat(n)]]),
+    // Values Redis does not re-encode: APPEND to an existing key, SETRANGE, INCRBYFLOAT.
+    ['DEL', 'ap'], ['APPEND', 'ap', '12'], ['OBJECT', 'ENCODING', 'ap'], ['APPEND', 'ap', '34'], ['OBJECT', 'ENCODING', 'ap'],
+    ['OBJECT', 'REFCOUNT', 'ap'], ['APPEND', 'ap', ''], ['OBJECT', 'ENCODING', 'ap'], ['SET', 'ap', '99'],
+    ['OBJECT', 'ENCODING', 'ap'], ['SETRANGE', 'sr', '0', '5'], ['OBJECT', 'ENCODING', 'sr'], ['MEMORY', 'USAGE', 'sr'], ['INCR', 'sr'],
+    ['OBJECT', 'ENCODING', 'sr'], ['SET', 'fl', '10'], ['INCRBYFLOAT', 'fl', '1'], ['OBJECT', 'ENCODING', 'fl'], ['OBJECT', 'REFCOUNT', 'fl'],
+    ['MEMORY', 'USAGE', 'fl'], ['INCRBYFLOAT', 'fl', '0.5'], ['OBJECT', 'ENCODING', 'fl'], ['SET', 'big', 'x'.repeat(50)],
+    ['SETRANGE', 'big', '0', 'y'], ['OBJECT', 'ENCODING', 'big'], ['MEMORY', 'USAGE', 'big'], ['DEBUG', 'OBJECT', 'ap'],
     ['OBJECT', 'ENCODING', 'nokey'], ['OBJECT', 'REFCOUNT', 'nokey'], ['OBJECT', 'IDLETIME', 'nokey'], ['OBJECT', 'FREQ', 'nokey'],
     ['SET', 'n', '5'], ['OBJECT', 'IDLETIME', 'n'], ['OBJECT', 'FREQ', 'n'], ['OBJECT', 'HELP'], ['OBJECT'], ['OBJECT', 'FOO', 'k'],
     ['OBJECT', 'ENCODING'], ['OBJECT', 'ENCODING', 'a', 'b'],
@@ -215,7 +222,7 @@ const SESSIONS: Session[] = [
 /** Durations, times, ids and lru clocks in these replies differ run to run: keep their shape. */
 function normalizeIntro(s: string): string {
   return normalize(s)
-    .replace(/Value at:0x[0-9a-f]+/g, 'Value at:P').replace(/lru:\d+/g, 'lru:L')
+    .replace(/Value at:0x[0-9a-f]+/g, 'Value at:P').replace(/lru:\d+/g, 'lru:L').replace(/lru_seconds_idle:\d+/g, 'lru_seconds_idle:I')
     .replace(/\[:\d+, :\d+, :\d+, \[/g, '[:ID, :TS, :US, [')
     .replace(/\["command", :\d+, :\d+, :\d+\]/g, '["command", :TS, :MS, :MS]')
     .replace(/"127\.0\.0\.1:\d+"/g, '"PEER"');

@@ -6,8 +6,11 @@
  * MEMORY USAGE and DEBUG OBJECT derive Redis's answer from the value the way Redis's
  * tryObjectEncoding would classify it: an integer that fits a long is "int" (shared, refcount
  * INT_MAX, for 0..9999 unless an LRU/LFU maxmemory policy is set), up to 44 bytes "embstr",
- * longer "raw". Values Redis leaves un-reencoded (APPEND and SETRANGE results are always "raw",
- * INCRBYFLOAT results "embstr") read as if freshly SET. Memory sizes follow jemalloc's size
+ * longer "raw". Values Redis leaves un-reencoded are remembered by EncodingHints: APPEND to an
+ * existing key and SETRANGE make "raw", INCRBYFLOAT "embstr" (or "raw" past 44 bytes), as long as
+ * the value is the one those commands left (RENAME/COPY/MOVE carry no hint, unlike Redis, which
+ * moves the object). MEMORY USAGE of an APPENDed value misses the spare room Redis's sds growth
+ * leaves (it depends on the append history). Memory sizes follow jemalloc's size
  * classes (16-byte quantum, as the Redis builds we test against), so MEMORY USAGE matches Redis for
  * strings. There is no per-key access clock: IDLETIME is 0 and FREQ reports the initial LFU
  * counter.
@@ -237,9 +240,81 @@ function asLong(v: Uint8Array): bigint | null {
 
 type Encoding = 'int' | 'embstr' | 'raw';
 
-function encodingOf(v: Uint8Array): Encoding {
+/** The encoding Redis's tryObjectEncoding gives a freshly stored value. */
+function freshEncoding(v: Uint8Array): Encoding {
   if (asLong(v) !== null) return 'int';
   return v.length <= EMBSTR_LIMIT ? 'embstr' : 'raw';
+}
+
+/** Hints kept at most (oldest dropped first); a stale one costs nothing but a wrong guess avoided. */
+const MAX_HINTS = 65536;
+
+interface Hint { enc: Encoding; len: number; head: number; tail: number }
+
+/**
+ * Why: Redis re-encodes a value only where it stores one through tryObjectEncoding; APPEND and
+ * SETRANGE leave a "raw" string and INCRBYFLOAT an "embstr" even when the bytes look like an
+ * integer. The keyspace keeps bytes only, so the commands that do this leave a hint, and a hint
+ * counts only while the value still has the length and the first and last bytes it had then (any
+ * later write almost always changes one of them; checking is O(1), unlike a hash of the value).
+ */
+export class EncodingHints {
+  private readonly hints = new Map<string, Hint>();
+
+  private static id(db: number, key: Uint8Array): string {
+    return `${db}:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')}`;
+  }
+
+  private static print(enc: Encoding, v: Uint8Array): Hint {
+    return { enc, len: v.length, head: v.length > 0 ? v[0]! : -1, tail: v.length > 0 ? v[v.length - 1]! : -1 };
+  }
+
+  note(db: number, key: Uint8Array, enc: Encoding, v: Uint8Array): void {
+    const id = EncodingHints.id(db, key);
+    this.hints.delete(id);
+    if (this.hints.size >= MAX_HINTS) this.hints.delete(this.hints.keys().next().value!);
+    this.hints.set(id, EncodingHints.print(enc, v));
+  }
+
+  /** The encoding of the value at a key: its hint when still valid, else a fresh value's. */
+  encodingOf(db: number, key: Uint8Array, v: Uint8Array): Encoding {
+    if (this.hints.size > 0) {
+      const id = EncodingHints.id(db, key);
+      const h = this.hints.get(id);
+      if (h !== undefined) {
+        const now = EncodingHints.print(h.enc, v);
+        if (now.len === h.len && now.head === h.head && now.tail === h.tail) return h.enc;
+        this.hints.delete(id);
+      }
+    }
+    return freshEncoding(v);
+  }
+
+  clear(): void { this.hints.clear(); }
+}
+
+/**
+ * Wraps the rows of APPEND, SETRANGE and INCRBYFLOAT to leave encoding hints (see EncodingHints);
+ * every other row is returned as it is. Applied by the engine to its assembled command table.
+ */
+export function recordEncodings(rows: CommandSpec<Engine>[]): CommandSpec<Engine>[] {
+  return rows.map((row) => {
+    if (row.name !== 'append' && row.name !== 'setrange' && row.name !== 'incrbyfloat') return row;
+    const inner = row.handler;
+    const handler: CommandSpec<Engine>['handler'] = (ctx, argv) => {
+      const ks = ctx.engine.keyspace;
+      const db = ctx.client.db;
+      const existed = row.name !== 'append' || ks.exists(db, argv[1]!);
+      const reply = inner(ctx, argv);
+      if (reply instanceof ReplyError || !existed) return reply;
+      const v = ks.getString(db, argv[1]!);
+      if (v === null) return reply;
+      const enc: Encoding = row.name === 'incrbyfloat' && v.length <= EMBSTR_LIMIT ? 'embstr' : 'raw';
+      ctx.engine.flow.encodings.note(db, argv[1]!, enc, v);
+      return reply;
+    };
+    return { ...row, handler };
+  });
 }
 
 /** maxmemory-policy names Redis flags MAXMEMORY_FLAG_NO_SHARED_INTEGERS (the LRU and LFU ones). */
@@ -248,7 +323,8 @@ function lruOrLfu(e: Engine): boolean {
   return p.includes('lru') || p.includes('lfu');
 }
 
-function refcountOf(e: Engine, v: Uint8Array): number {
+function refcountOf(e: Engine, v: Uint8Array, enc: Encoding = freshEncoding(v)): number {
+  if (enc !== 'int') return 1;
   const n = asLong(v);
   if (n === null || n < 0n || n >= BigInt(SHARED_INTEGERS)) return 1;
   return e.config.getInt('maxmemory') === 0 || !lruOrLfu(e) ? SHARED_REFCOUNT : 1;
@@ -271,10 +347,13 @@ function sdsAlloc(len: number, allowType5: boolean): number {
 }
 
 /** MEMORY USAGE of a string key: value object, key sds, dict entry (objectComputeSize et al.). */
-function memoryUsage(key: Uint8Array, v: Uint8Array): number {
-  const enc = encodingOf(v);
+function memoryUsage(key: Uint8Array, v: Uint8Array, enc: Encoding): number {
   const obj = enc === 'int' ? 16 : enc === 'embstr' ? jemallocSize(16 + 3 + v.length + 1) : 16 + sdsAlloc(v.length, false);
   return obj + sdsAlloc(key.length, true) + 24;
+}
+
+function encodingAt(ctx: Ctx, key: Uint8Array, v: Uint8Array): Encoding {
+  return ctx.engine.flow.encodings.encodingOf(ctx.client.db, key, v);
 }
 
 /** The string value at a key, or null; other types answer WRONGTYPE through getString. */
@@ -285,12 +364,12 @@ function stringAt(ctx: Ctx, key: Buffer): Buffer | null {
 
 function objectEncoding(ctx: Ctx, argv: Buffer[]): Reply {
   const v = stringAt(ctx, argv[2]!);
-  return v === null ? null : bulk(encodingOf(v));
+  return v === null ? null : bulk(encodingAt(ctx, argv[2]!, v));
 }
 
 function objectRefcount(ctx: Ctx, argv: Buffer[]): Reply {
   const v = stringAt(ctx, argv[2]!);
-  return v === null ? null : refcountOf(ctx.engine, v);
+  return v === null ? null : refcountOf(ctx.engine, v, encodingAt(ctx, argv[2]!, v));
 }
 
 const LFU_SELECTED = 'ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.';
@@ -309,7 +388,7 @@ function objectFreq(ctx: Ctx, argv: Buffer[]): Reply {
   const v = stringAt(ctx, argv[2]!);
   if (v === null) return null;
   if (!ctx.engine.config.getString('maxmemory-policy').includes('lfu')) throw new ReplyError(LFU_NOT_SELECTED);
-  return refcountOf(ctx.engine, v) === SHARED_REFCOUNT ? 0 : LFU_INIT_VAL;
+  return refcountOf(ctx.engine, v, encodingAt(ctx, argv[2]!, v)) === SHARED_REFCOUNT ? 0 : LFU_INIT_VAL;
 }
 
 const OBJECT_HELP = [
@@ -339,7 +418,7 @@ function memoryUsageCommand(ctx: Ctx, argv: Buffer[]): Reply {
     }
   }
   const v = stringAt(ctx, argv[2]!);
-  return v === null ? null : memoryUsage(argv[2]!, v);
+  return v === null ? null : memoryUsage(argv[2]!, v, encodingAt(ctx, argv[2]!, v));
 }
 
 const MEMORY_HELP = [
@@ -374,8 +453,9 @@ function debugObject(ctx: Ctx, key: Buffer): Reply {
   if (v === null) throw Errors.noSuchKey();
   const e = ctx.engine;
   const lru = Math.floor(Date.now() / 1000) & 0xffffff;
-  return `Value at:0x${(0x7f0000000000 + (key.length * 4099 + v.length) * 16).toString(16)} refcount:${refcountOf(e, v)} ` +
-    `encoding:${encodingOf(v)} serializedlength:${serializedLength(e, v)} lru:${lru} lru_seconds_idle:0`;
+  const enc = encodingAt(ctx, key, v);
+  return `Value at:0x${(0x7f0000000000 + (key.length * 4099 + v.length) * 16).toString(16)} refcount:${refcountOf(e, v, enc)} ` +
+    `encoding:${enc} serializedlength:${serializedLength(e, v)} lru:${lru} lru_seconds_idle:0`;
 }
 
 /** DEBUG SLEEP: blocks the server, as Redis's nanosleep does (clients see the stall). */
@@ -434,6 +514,7 @@ function debugReload(ctx: Ctx, argv: Buffer[]): Reply {
   } catch {
     throw new ReplyError('ERR Error trying to load the RDB dump');
   }
+  e.flow.encodings.clear(); // loaded values are stored through tryObjectEncoding
   e.log('warning', 'DB reloaded by DEBUG RELOAD');
   return OK;
 }
