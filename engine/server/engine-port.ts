@@ -21,9 +21,18 @@
  *  through `attachServer`) whenever it has something for a client, at any time, including in the
  *  middle of that same client's command (PUBLISH to a channel the publisher is subscribed to in
  *  RESP3): the front end encodes the push at once, ahead of the command's own reply, and sends it
- *  with the next write. Pushes are delivered even under CLIENT REPLY OFF, as Redis does.
+ *  with the next write. Pushes are delivered even under CLIENT REPLY OFF, as Redis does. (Output
+ *  that must follow a command's reply, like a MONITOR client's line for its own command, is part
+ *  of the reply instead: a ReplySequence.)
  *  What the front end needs back (the pub/sub context rule for its own commands, CLIENT LIST's
  *  flags and sub/psub counts) comes from `clientInfo()`.
+ *
+ * The front end's own commands in the engine
+ *  The engine's command table has rows for HELLO, AUTH, CLIENT, QUIT, RESET and SHUTDOWN, so that
+ *  COMMAND lists them, MULTI can check and queue them (the front end hands AUTH/HELLO/CLIENT/
+ *  SHUTDOWN to `execute()` while `client.multi` is set) and EXEC can run them back through
+ *  `ServerFrontEnd.connectionCommand()`. When the front end runs one itself it reports it with
+ *  `connectionCommandRan()` (commandstats, SLOWLOG, MONITOR).
  */
 import type { ReplyError } from '../errors.js';
 import type { ClientState, Reply } from '../commands/types.js';
