@@ -87,7 +87,7 @@ const DIRECTIVES: Directive[] = [
   D('activerehashing', 'bool', 'yes'),
   D('replica-read-only', 'bool', 'yes', true, { alias: 'slave-read-only' }),
   D('replica-serve-stale-data', 'bool', 'yes', true, { alias: 'slave-serve-stale-data' }),
-  D('hash-max-listpack-entries', 'int', '128', true, { min: 0, alias: 'hash-max-ziplist-entries' }),
+  D('hash-max-listpack-entries', 'int', '512', true, { min: 0, alias: 'hash-max-ziplist-entries' }),
   D('hash-max-listpack-value', 'int', '64', true, { min: 0, alias: 'hash-max-ziplist-value' }),
   D('list-max-listpack-size', 'int', '-2', true, { alias: 'list-max-ziplist-size' }),
   D('set-max-intset-entries', 'int', '512', true, { min: 0 }),
@@ -122,7 +122,11 @@ export class Config {
   private readonly watchers: Array<(name: string, value: string) => void> = [];
 
   constructor(initial: Record<string, ConfigValue | undefined> = {}) {
-    for (const d of DIRECTIVES) this.values.set(d.name, d.def);
+    // Defaults are stored normalized, as CONFIG GET prints them (64mb -> 67108864).
+    for (const d of DIRECTIVES) {
+      const v = this.normalize(d, d.def);
+      this.values.set(d.name, typeof v === 'string' ? v : d.def);
+    }
     for (const [k, v] of Object.entries(initial)) {
       if (v === undefined) continue;
       const err = this.trySet(k, String(v), true);
