@@ -36,16 +36,28 @@ interface ForklessRun {
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
-async function forklessRun(pageSize: number, keys: string[], values: Buffer[]): Promise<ForklessRun> {
+/**
+ * Writes key i as its 16 ASCII bytes into `out` (key:%012d) without allocating, so the writer loop
+ * creates no garbage: a stall measured here is the barrier's or the worker's, not the harness's GC.
+ */
+function keyBytes(i: number, out: Uint8Array): Uint8Array {
+  out[0] = 107; out[1] = 101; out[2] = 121; out[3] = 58; // "key:"
+  let n = i;
+  for (let p = 15; p >= 4; p--) { out[p] = 48 + (n % 10); n = Math.floor(n / 10); }
+  return out;
+}
+
+async function forklessRun(pageSize: number, values: Buffer[]): Promise<ForklessRun> {
   const dir = mkdtempSync(join(tmpdir(), 'fl-bench-bg-'));
   const db = await open({ dir, save: '', 'forkless-page-size': pageSize });
+  const key = new Uint8Array(16);
   try {
-    for (let i = 0; i < N; i++) db.set(keys[i], values[i]);
+    for (let i = 0; i < N; i++) db.set(keyBytes(i, key), values[i % values.length]);
     const idx = randomIndexes(1 << 20, N, pageSize);
     let cur = 0;
     const writeBatch = (): number => {
       const t0 = performance.now();
-      for (let j = 0; j < BATCH; j++) { const i = idx[cur++ & (idx.length - 1)]; db.set(keys[i], values[(i + cur) % N]); }
+      for (let j = 0; j < BATCH; j++) { const i = idx[cur++ & (idx.length - 1)]; db.set(keyBytes(i, key), values[(i + cur) % values.length]); }
       return performance.now() - t0;
     };
     // One second of writes before the snapshot.
@@ -100,14 +112,15 @@ async function waitBgsave(c: RespClient): Promise<number> {
   }
 }
 
-async function redisRun(keys: string[], values: Buffer[]): Promise<RedisRun> {
+async function redisRun(): Promise<RedisRun> {
   const dir = mkdtempSync(join(tmpdir(), 'fl-bench-rbg-'));
   const srv = await startRedis({ dir, args: ['--save', ''] });
   const c = await RespClient.connect(srv.port);
   try {
     for (let s = 0; s < N; s += 1000) {
+      const vals = makeValues(1000, s + 1);
       const cmds: Array<Array<string | Buffer>> = [];
-      for (let i = s; i < Math.min(N, s + 1000); i++) cmds.push(['SET', keys[i], values[i]]);
+      for (let i = s; i < Math.min(N, s + 1000); i++) cmds.push(['SET', keyAt(i), vals[i - s]]);
       await c.pipeline(cmds);
     }
     const idleBgsaveMs = await waitBgsave(c);
@@ -125,13 +138,14 @@ async function redisRun(keys: string[], values: Buffer[]): Promise<RedisRun> {
 }
 
 export async function runBgsave(): Promise<string> {
-  const keys = Array.from({ length: N }, (_, i) => keyAt(i));
-  const values = makeValues(N);
+  // forkless's writer cycles through 4096 distinct values (no per-write garbage, and no 1M-object
+  // arrays in the heap for a major GC to mark); Redis is loaded batch by batch the same way.
+  const pool = makeValues(4096);
   const runs: Record<string, ForklessRun[]> = { '4096': [], '2097152': [] };
   const redis: RedisRun[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    for (const ps of [4096, 2 * 1024 * 1024]) runs[String(ps)].push(await forklessRun(ps, keys, values));
-    if (haveRedis()) redis.push(await redisRun(keys, values));
+    for (const ps of [4096, 2 * 1024 * 1024]) runs[String(ps)].push(await forklessRun(ps, pool));
+    if (haveRedis()) redis.push(await redisRun());
   }
   const med = (xs: ForklessRun[], f: (r: ForklessRun) => number) => median(xs.map(f));
   const redisMs = redis.length ? median(redis.map((r) => r.bgsaveMs)) : NaN;
@@ -150,7 +164,7 @@ export async function runBgsave(): Promise<string> {
     lines.push(`| redis-server 7.0.15 (fork), redis-benchmark -P 16 overwriting | ${fmt(redisMs)} | 1.00× | | | | | | COW ${fmt(median(redis.map((r) => r.cowBytes)))} B | | fork ${fmt(median(redis.map((r) => r.forkUs)))} |`);
     lines.push('', `Redis idle BGSAVE of the same data: ${fmt(median(redis.map((r) => r.idleBgsaveMs)))} ms (INFO polled every 20 ms).`);
   }
-  lines.push('', 'Targets: longest stall ≤ 1 ms, during/before ≥ 0.8, peak copy ≤ 10 % of the dataset. forkless writes come from the same thread that serves (embedded `db.set`), yielding to the event loop every 5 ms.');
+  lines.push('', 'Targets: longest stall ≤ 1 ms, during/before ≥ 0.8, peak copy ≤ 10 % of the dataset. forkless writes come from the same thread that serves (embedded `db.set` with keys encoded into one reused 16-byte array and values from a pool of 4096, so the writer makes no garbage and GC pauses of the harness do not count as stalls), yielding to the event loop every 5 ms.');
   const md = lines.join('\n');
   writeResult('bgsave', { keys: N, rounds: ROUNDS, forkless: runs, redis }, md);
   return md;

@@ -214,4 +214,23 @@ for (const encode of [false, true]) {
   });
 }
 
+test('a write to a page the worker is copying steals it: the snapshot keeps the old value', () => {
+  const ks = createKeyspace({ pageSize: 4096 });
+  ks.now = 1_000;
+  for (let i = 0; i < 200; i++) ks.setString(0, b(`k${i}`), b(`old${i}`), NO_EXPIRE);
+  const job = ks.beginSnapshot();
+  // Pretend the worker has claimed every page and is mid-copy.
+  const state = new Uint8Array(job.shared.state);
+  for (let p = 0; p < state.length; p++) Atomics.compareExchange(state, p, 0, 2);
+  for (let i = 0; i < 200; i += 3) ks.setString(0, b(`k${i}`), b(`new${i}`), NO_EXPIRE);
+  assert.ok(ks.barrier.stats.steals > 0, 'the main thread stole pages instead of waiting');
+  // Hand the untouched pages back to the walker as if the worker had not started.
+  for (let p = 0; p < state.length; p++) Atomics.compareExchange(state, p, 2, 0);
+  const { out } = snapshotToMap(job);
+  ks.endSnapshot();
+  const m = out.get(0)!;
+  assert.is(m.size, 200);
+  for (let i = 0; i < 200; i++) assert.is(m.get(`k${i}`)!.value, `old${i}`);
+});
+
 test.run();

@@ -11,17 +11,22 @@
  *   begin(): N = pages now; state[p] = PENDING   walks p = 0..N-1, but first drains copiedList
  *            (FREE pages start DONE)
  *   touch(p), state PENDING:                    state PENDING: CAS -> WORKER_COPYING, copy the page
- *     CAS -> MAIN_COPYING, copy page into a       into private memory, store DONE, serialize the copy
- *     shadow slot, store SHADOWED, append p     state SHADOWED: serialize shadowOf[p], release the
- *     to copiedList                               slot (releasedList), mark DONE
- *   touch(p), state WORKER_COPYING: spin until  end: every page is DONE
- *     DONE (the worker holds it for one memcpy)
+ *     CAS -> MAIN_COPYING, copy page into a       into private memory, CAS -> DONE, serialize the
+ *     shadow slot, store SHADOWED, append p       copy; if that CAS fails the main thread stole the
+ *     to copiedList (or, past the copy budget,    page mid-copy: drop the copy, use its capture
+ *     encode it into the fragment ring, DONE)   state SHADOWED: serialize shadowOf[p], release the
+ *   touch(p), state WORKER_COPYING: steal it      slot (releasedList), mark DONE
+ *     (CAS -> MAIN_COPYING) and capture it as   state DONE (encoded by the main thread): skip
+ *     above: the main thread never waits       end: every page is DONE
  *   touch(p), SHADOWED / DONE / p >= N: nothing
  *
  * INVARIANTS
- *  1. A page's bytes as of begin() are read exactly once: from the original while the worker owns
- *     it (WORKER_COPYING excludes main-thread writes) or from the shadow the main thread made before
- *     its first write. State transitions out of PENDING are CAS, so exactly one side wins.
+ *  1. A page's bytes as of begin() reach the file exactly once: from the worker's copy of the
+ *     original, which counts only if its CAS WORKER_COPYING -> DONE succeeds (no main-thread write
+ *     can have happened: writes come after a steal, which makes that CAS fail), or from the capture
+ *     the main thread made before its first write. Every transition is a CAS, so one side wins.
+ *     The main thread never waits for the worker (a descheduled worker on a 2-core machine would
+ *     otherwise stall a write for a scheduler quantum).
  *  2. Pages are self-contained snapshot units (layout.ts): a slab page holds whole records of one
  *     db; a large record's extent is captured page by page. Nothing the serializer reads lives
  *     outside pages, so the hash index can grow, shrink and rehash during a snapshot untouched.
@@ -93,8 +98,10 @@ export interface BarrierStats {
   longestStallUs: number;
   /** Time begin() took (Redis's latest_fork_usec), microseconds. */
   setupUs: number;
-  /** Times the main thread waited for a page the worker was copying, or for ring space. */
+  /** Times the main thread waited for fragment-ring space. */
   waits: number;
+  /** Pages the main thread took over while the worker was copying them. */
+  steals: number;
   /** Pages the main thread encoded into fragments (copy budget spent). */
   pagesEncoded: number;
   /** Total main-thread time spent capturing pages (copies, encodes, waits), microseconds. */
@@ -128,7 +135,7 @@ export class CowBarrier {
   private ring: SabRing | null = null;
   private encoder: PageEncoder | null = null;
   private pageScratch: Uint8Array = new Uint8Array(0);
-  stats: BarrierStats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, pagesEncoded: 0, captureUs: 0 };
+  stats: BarrierStats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, steals: 0, pagesEncoded: 0, captureUs: 0 };
 
   constructor(private readonly arena: Arena) {}
 
@@ -170,7 +177,7 @@ export class CowBarrier {
     this.freeSlots = [];
     for (let i = this.shadowSlots - 1; i >= 0; i--) this.freeSlots.push(i);
     this.slotsInUse = 0;
-    this.stats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, pagesEncoded: 0, captureUs: 0 };
+    this.stats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, steals: 0, pagesEncoded: 0, captureUs: 0 };
     this.current = {
       pageSize: a.pageSize, pages: n, segments: a.segments.slice(), state: stateSab, kind: kindSab, aux: auxSab,
       shadow: this.shadowSab, shadowOf: shadowOfSab, copiedList: copiedSab, releasedList: releasedSab,
@@ -235,12 +242,17 @@ export class CowBarrier {
    * (one memcpy) for the worker. Past the budget, a slab page is encoded right here into RDB
    * records and handed to the worker through the fragment ring, so copy memory stays bounded
    * however fast the writes spread over pages (random overwrites touch nearly every page within a
-   * second). If the worker holds the page (WORKER_COPYING) we wait for its memcpy to finish.
+   * second). If the worker is copying the page (WORKER_COPYING) we steal it rather than wait.
    */
   private capture(p: number): void {
     const t0 = performance.now();
     const state = this.state;
-    if (Atomics.compareExchange(state, p, ST_PENDING, ST_MAIN_COPYING) === ST_PENDING) {
+    let prev = Atomics.compareExchange(state, p, ST_PENDING, ST_MAIN_COPYING);
+    if (prev === ST_WORKER_COPYING && Atomics.compareExchange(state, p, ST_WORKER_COPYING, ST_MAIN_COPYING) === ST_WORKER_COPYING) {
+      this.stats.steals++;
+      prev = ST_PENDING; // won it: the worker will notice and use our capture
+    }
+    if (prev === ST_PENDING) {
       const a = this.arena;
       const size = a.pageSize;
       const src = a.u8[a.segOf(p)];
@@ -259,10 +271,6 @@ export class CowBarrier {
         this.stats.pagesCopied++;
         this.stats.bytesCopied += size;
       }
-    } else {
-      // The worker is copying this page right now (one memcpy); wait for it.
-      this.stats.waits++;
-      while (Atomics.load(state, p) === ST_WORKER_COPYING) { /* spin: bounded by one page copy */ }
     }
     const us = (performance.now() - t0) * 1000;
     this.stats.captureUs += us;

@@ -186,9 +186,13 @@ export class SnapshotWalker {
       const seg = this.segs[p >>> this.segPageShift];
       const off = (p & ((1 << this.segPageShift) - 1)) * size;
       dst.set(seg.subarray(off, off + size), dstOff);
-      Atomics.store(this.state, p, ST_DONE);
-      this.stats.pagesCopiedByWorker++;
-      return true;
+      if (Atomics.compareExchange(this.state, p, ST_WORKER_COPYING, ST_DONE) === ST_WORKER_COPYING) {
+        this.stats.pagesCopiedByWorker++;
+        return true;
+      }
+      // The main thread stole the page while we copied (it had a write to make): our copy may be
+      // torn, so take its capture (a shadow, or a fragment it already encoded) instead.
+      s = Atomics.load(this.state, p);
     }
     while (s === ST_MAIN_COPYING) s = Atomics.load(this.state, p);
     if (s === ST_SHADOWED) {
@@ -200,7 +204,7 @@ export class SnapshotWalker {
       this.stats.pagesFromShadow++;
       return true;
     }
-    return false; // DONE: the page was free at snapshot start
+    return false; // DONE: free at snapshot start, or encoded into a fragment by the main thread
   }
 
   private processExtent(head: number): void {
