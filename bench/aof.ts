@@ -7,10 +7,11 @@
  *           everysec and no; rounds interleave the servers (A/B) so load changes hit all alike.
  *           Servers: redis-server (--appendonly yes --appendfsync X --auto-aof-rewrite-percentage 0);
  *           "forkless (held replies)": the engine behind a minimal RESP front end defined here that
- *           holds every reply until engine.isDurable(barrier) — the reply-holding the real server
- *           must do (engine/server does not call the hooks yet); "forkless-server": bin/forkless-
- *           server.js itself, flagged when it does not hold replies (then its `always` is not
- *           durable before the reply and the number is only an upper bound).
+ *           holds every reply until engine.isDurable(barrier) — the reference for the real
+ *           server's reply holding; "forkless-server": bin/forkless-server.js itself, which holds
+ *           replies the same way (engine/server/connection.ts, "Durable replies"); flagged if a
+ *           build does not (then its `always` is not durable before the reply and the number is
+ *           only an upper bound).
  *  load     AOF load of N SET commands (16-byte keys, 100-byte values, one incr file): Redis's
  *           "DB loaded from append only file" line vs ours, median of rounds.
  *  rewrite  BGREWRITEAOF of N keys (RDB preamble): wall time until aof_rewrite_in_progress:0.
@@ -85,9 +86,12 @@ async function serveHolding(port: number, dir: string, policy: string): Promise<
     const out = new ReplyBuffer();
     const client = engine.newClientState();
     const held: Array<{ off: number; data: Buffer }> = [];
+    // Registering again waits for a microtask: release runs inside the AOF's acknowledgement
+    // loop, which whenDurable() may re-enter (see ServerEnginePort.whenDurable).
+    const again = (): void => { if (held.length > 0) engine.whenDurable(held[0]!.off, release); };
     const release = (): void => {
       while (held.length > 0 && engine.isDurable(held[0]!.off)) sock.write(held.shift()!.data);
-      if (held.length > 0) engine.whenDurable(held[0]!.off, release);
+      if (held.length > 0) queueMicrotask(again);
     };
     sock.on('data', (chunk: Buffer) => {
       parser.feed(chunk);

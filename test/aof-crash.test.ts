@@ -6,15 +6,17 @@
  *  - everysec with a stalled fsync (1.5 s per fsync, injected): whatever is missing was
  *    acknowledged within the last 2 seconds before the kill (Redis's postponement window);
  *  - killed during BGREWRITEAOF and during BGSAVE: the directory loads, nothing acknowledged lost,
- *    and a real redis-server loads it too.
+ *    and a real redis-server loads it too;
+ *  - the same through bin/forkless-server.js (always, everysec, no): four RESP clients pipeline
+ *    SETs, every SET answered +OK before the kill is there after it (the server holds replies
+ *    until the AOF makes them durable).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
 import { open } from '../engine/index.js';
 import { RespClient } from './support/resp-client.js';
 import { freePort } from './support/real-redis.js';
@@ -146,16 +148,6 @@ for (const mode of ['rewrite', 'bgsave']) {
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/**
- * The server must hold replies until engine.isDurable(engine.durabilityBarrier()) (see
- * engine.ts's durability hooks). Until engine/server calls them this test cannot pass reliably
- * under always, so it is skipped — loudly.
- */
-function serverHoldsReplies(): boolean {
-  const d = join(ROOT, 'dist', 'engine', 'server');
-  return existsSync(d) && spawnSync('grep', ['-rl', 'whenDurable', d]).status === 0;
-}
-
 async function serverCrashRun(policy: string, runMs: number): Promise<{ dir: string; acked: string[] }> {
   const dir = tempDir(`srv-crash-${policy}`);
   const port = await freePort();
@@ -189,26 +181,23 @@ async function serverCrashRun(policy: string, runMs: number): Promise<{ dir: str
   return { dir, acked };
 }
 
-if (!serverHoldsReplies()) {
-  console.warn('\n!!! aof-crash: SKIPPING the forkless-server crash tests: engine/server does not hold replies until they are durable yet (it must call engine.isDurable/whenDurable) !!!\n');
-  test.skip('kill -9 forkless-server under load: every acknowledged write survives', () => {});
-} else {
-  for (const policy of ['always', 'everysec', 'no']) {
-    test(`kill -9 forkless-server under load, appendfsync ${policy}: every acknowledged write survives (2 runs)`, async () => {
-      for (let r = 0; r < 2; r++) {
-        const run = await serverCrashRun(policy, 300 + Math.floor(Math.random() * 500));
-        try {
-          assert.ok(run.acked.length > 100, `${run.acked.length} acknowledged writes`);
-          const db = await open({ dir: run.dir, appendonly: 'yes', save: '', loglevel: 'warning' });
-          const missing = run.acked.filter((k) => db.call('GET', k) === null);
-          await db.close();
-          assert.equal(missing.slice(0, 5), [], `run ${r}: ${missing.length} of ${run.acked.length} acknowledged writes lost`);
-        } finally {
-          rmSync(run.dir, { recursive: true, force: true });
-        }
+// The server holds every reply until the AOF makes it as durable as the policy promises
+// (connection.ts, "Durable replies"), so an acknowledged SET survives kill -9 under each policy.
+for (const policy of ['always', 'everysec', 'no']) {
+  test(`kill -9 forkless-server under load, appendfsync ${policy}: every acknowledged write survives (2 runs)`, async () => {
+    for (let r = 0; r < 2; r++) {
+      const run = await serverCrashRun(policy, 300 + Math.floor(Math.random() * 500));
+      try {
+        assert.ok(run.acked.length > 100, `${run.acked.length} acknowledged writes`);
+        const db = await open({ dir: run.dir, appendonly: 'yes', save: '', loglevel: 'warning' });
+        const missing = run.acked.filter((k) => db.call('GET', k) === null);
+        await db.close();
+        assert.equal(missing.slice(0, 5), [], `run ${r}: ${missing.length} of ${run.acked.length} acknowledged writes lost`);
+      } finally {
+        rmSync(run.dir, { recursive: true, force: true });
       }
-    });
-  }
+    }
+  });
 }
 
 test.run();

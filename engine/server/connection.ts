@@ -19,6 +19,18 @@
  *    CLIENT REPLY OFF/SKIP only ever drops a command's own reply (`replyMark`), never a push.
  *    A push that takes pending output past the client's output-buffer limit class (pubsub when
  *    subscribed, else normal) closes the connection, as Redis's checkClientOutputBufferLimits.
+ *  - Durable replies (appendfsync): Redis writes (and under `always` fsyncs) the AOF in
+ *    beforeSleep, before any client's output is written, so no client ever sees a reply, a push
+ *    or a read of data the AOF does not hold yet. Here each write checks the engine's durability
+ *    barrier (the AOF offset everything produced so far depends on): when it is durable and
+ *    nothing is held, the bytes go out at once (the usual case without AOF, and for reads);
+ *    otherwise they queue, in order, until the engine's whenDurable() says the AOF caught up.
+ *    Everything this connection writes goes through that queue, so nothing overtakes a held
+ *    reply. Held bytes stay where the ReplyBuffer put them (no copy): the buffer is not recycled
+ *    until the queue is empty, and take() never writes bytes it handed out. They count as pending
+ *    output for backpressure and output limits, and an end (QUIT, protocol error, the peer's FIN)
+ *    waits for them. If the AOF fails for good the connection is closed (the engine is exiting,
+ *    as Redis does, without sending them).
  */
 import type { Socket } from 'node:net';
 import { ReplyError } from '../errors.js';
@@ -31,6 +43,12 @@ import { classifyCommand, CMD_NONE, CMD_SECURITY, runConnectionCommand } from '.
 
 /** Flush inside a chunk once this much output is pending (keeps a huge pipeline from ballooning). */
 const FLUSH_AT = 256 * 1024;
+
+/** Output waiting for the AOF: the bytes of one write and the AOF offset they depend on. */
+interface HeldOutput {
+  off: number;
+  data: Buffer;
+}
 
 export class Connection {
   readonly client: ClientState;
@@ -72,6 +90,18 @@ export class Connection {
   private softLimitSince = 0;
   /** Over its output limit: closing on the next turn; further pushes are dropped. */
   private closeAsap = false;
+  /** Writes waiting until the AOF makes them durable, oldest first from `heldHead` (see DESIGN). */
+  private heldOut: HeldOutput[] = [];
+  private heldHead = 0;
+  /** Bytes in `heldOut` not written yet. */
+  private heldBytes = 0;
+  /** A whenDurable() registration for heldOut[heldHead] is outstanding. */
+  private durableWait = false;
+  /** End the socket once the held output is written (QUIT, protocol error, the peer's FIN). */
+  private endWhenReleased = false;
+  private readonly onDurable = (): void => this.releaseHeld();
+  private readonly afterReleaseCb = (): void => this.afterRelease();
+  private readonly onAofFailed = (err: Error): void => this.aofFailed(err);
 
   constructor(readonly server: RespServer, readonly socket: Socket, client: ClientState, limits: ParserLimits, authenticated: boolean) {
     this.client = client;
@@ -84,6 +114,9 @@ export class Connection {
     const ip = normalizeIp(socket.remoteAddress);
     this.isUnix = ip === undefined;
     this.isLocal = ip === '127.0.0.1' || ip === '::1' || ip === undefined;
+    // A client's FIN must not end our side at once: replies held for the AOF are still to be
+    // written ('end' below ends it after them). Documented as settable before 'end' is emitted.
+    socket.allowHalfOpen = true;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err: Error) => {
@@ -92,10 +125,10 @@ export class Connection {
     });
     socket.on('close', () => this.close());
     socket.on('end', () => {
-      // The peer sent FIN. Node ends our side once queued replies are written (allowHalfOpen is
-      // off), so replies already produced still reach a `printf ... | nc` style client.
+      // The peer sent FIN. Our side ends once the replies already produced are written, held
+      // ones included, so they still reach a `printf ... | nc` style client.
       this.server.log('verbose', `Client closed connection ${this.infoString()}`);
-      this.close(false);
+      this.endAfterWrite();
     });
   }
 
@@ -129,14 +162,28 @@ export class Connection {
 
   private onDrain(): void {
     if (this.closed) return;
-    if (this.out.length === 0 && this.socket.writableLength === 0) this.out.recycle();
-    if (this.suspended && this.socket.writableLength <= this.server.outputPauseBytes) {
-      this.suspended = false;
-      this.server.counters.pausedForOutput--;
-      if (this.held) return;
-      this.socket.resume();
-      this.safely();
-    }
+    this.recycleIfIdle();
+    this.resumeIfDrained();
+  }
+
+  /** Output written by the socket or held for the AOF, not yet taken by the kernel. */
+  get pendingOutput(): number {
+    return this.socket.writableLength + this.heldBytes;
+  }
+
+  /** Suspended for output and now under the pause limit: read and process input again. */
+  private resumeIfDrained(): void {
+    if (!this.suspended || this.closed || this.processing || this.pendingOutput > this.server.outputPauseBytes) return;
+    this.suspended = false;
+    this.server.counters.pausedForOutput--;
+    if (this.held) return;
+    this.socket.resume();
+    this.safely();
+  }
+
+  /** Nothing pending anywhere: the output buffer may start over (see ReplyBuffer.recycle). */
+  private recycleIfIdle(): void {
+    if (this.out.length === 0 && this.socket.writableLength === 0 && this.heldHead === this.heldOut.length) this.out.recycle();
   }
 
   /** Stops running commands (CLIENT PAUSE, SHUTDOWN in progress); the socket stops being read. */
@@ -202,7 +249,7 @@ export class Connection {
         this.runCommand(argv);
         if (this.out.length >= FLUSH_AT) {
           this.flush();
-          if (this.socket.writableLength > this.server.outputPauseBytes) {
+          if (this.pendingOutput > this.server.outputPauseBytes) {
             this.suspend();
             return;
           }
@@ -230,11 +277,11 @@ export class Connection {
     // Redis closes a CLOSE_AFTER_REPLY client once its pending output is written; with nothing
     // pending (CLIENT REPLY OFF/SKIP swallowed the reply) that never happens and the connection
     // just stops processing input. Same here.
-    const pending = this.out.length > 0 || this.socket.writableLength > 0;
+    const pending = this.out.length > 0 || this.pendingOutput > 0;
     this.flush();
     if (this.closeAfterReply) {
       if (pending) this.endAfterWrite();
-    } else if (this.socket.writableLength > this.server.outputPauseBytes) {
+    } else if (this.pendingOutput > this.server.outputPauseBytes) {
       this.suspend();
     }
   }
@@ -315,7 +362,7 @@ export class Connection {
 
   /** Redis's hard/soft output limits for this client's class, checked after each push. */
   private overOutputLimit(): boolean {
-    const pending = this.out.length + this.socket.writableLength;
+    const pending = this.out.length + this.pendingOutput;
     if (pending < this.server.outputLimitFloor()) {
       this.softLimitSince = 0;
       return false;
@@ -335,16 +382,129 @@ export class Connection {
     return false;
   }
 
+  /**
+   * Sends what the output buffer holds, unless the AOF has not made it durable yet (see DESIGN,
+   * "Durable replies"): then it waits in order behind anything held before it.
+   */
   flush(): void {
     const data = this.out.take();
     if (data !== null && !this.closed) {
-      this.lastInteraction = Date.now(); // as Redis: sending counts as activity for `timeout`
-      this.server.counters.totalNetOutputBytes += data.length;
-      this.server.counters.totalWritesProcessed++;
-      this.socket.write(data);
       if (this.out.capacity > this.outPeak) this.outPeak = this.out.capacity;
+      const engine = this.server.engine;
+      const off = engine.durabilityBarrier?.() ?? 0;
+      if (this.heldHead === this.heldOut.length && (off === 0 || engine.isDurable === undefined || engine.isDurable(off))) {
+        this.send(data);
+      } else {
+        this.holdOutput(off, data);
+      }
     }
-    if (this.socket.writableLength === 0) this.out.recycle();
+    this.recycleIfIdle();
+  }
+
+  private send(data: Buffer): void {
+    this.lastInteraction = Date.now(); // as Redis: sending counts as activity for `timeout`
+    this.server.counters.totalNetOutputBytes += data.length;
+    this.server.counters.totalWritesProcessed++;
+    this.socket.write(data);
+  }
+
+  /** Queues a write behind the AOF; the first one held registers for its offset. */
+  private holdOutput(off: number, data: Buffer): void {
+    this.heldOut.push({ off, data });
+    this.heldBytes += data.length;
+    if (!this.durableWait) this.waitForHead();
+  }
+
+  private waitForHead(): void {
+    // Set before the call: the engine may report from inside it (the offset may already be
+    // durable by the time its flush has polled the AOF worker).
+    this.durableWait = true;
+    this.callWhenDurable();
+  }
+
+  private callWhenDurable(): void {
+    const head = this.heldOut[this.heldHead]!;
+    const engine = this.server.engine;
+    if (engine.whenDurable !== undefined) engine.whenDurable(head.off, this.onDurable, this.onAofFailed);
+    else queueMicrotask(this.onDurable);
+  }
+
+  /**
+   * Why: whenDurable() reported the first held write durable. It goes out, then every later one
+   * the AOF has caught up with, in order. (The head is released on the engine's word rather than
+   * re-checked with isDurable(): its offset belongs to the AOF stream it was taken in, and a
+   * CONFIG SET appendonly no/yes in between restarts the offsets; the engine releases the old
+   * stream's waiters when it drains.)
+   * This runs inside the engine's acknowledgement loop, which is not re-entrant: registering the
+   * next held write or running commands again (both may make the engine poll its AOF worker and
+   * run that loop) waits for a microtask, afterRelease(). Only sends, recycling and the final
+   * end() happen here.
+   */
+  private releaseHeld(): void {
+    const q = this.heldOut;
+    if (this.socket.destroyed) {
+      this.durableWait = false;
+      this.dropHeld();
+      return;
+    }
+    const engine = this.server.engine;
+    let first = true;
+    while (this.heldHead < q.length) {
+      const h = q[this.heldHead]!;
+      if (!first && engine.isDurable !== undefined && !engine.isDurable(h.off)) break;
+      first = false;
+      this.heldHead++;
+      this.heldBytes -= h.data.length;
+      this.send(h.data);
+    }
+    if (this.heldHead < q.length) {
+      if (this.heldHead >= 1024) {
+        q.splice(0, this.heldHead);
+        this.heldHead = 0;
+      }
+      // durableWait stays set: nothing else registers before afterRelease() does.
+      queueMicrotask(this.afterReleaseCb);
+      return;
+    }
+    this.durableWait = false;
+    q.length = 0;
+    this.heldHead = 0;
+    if (this.endWhenReleased) {
+      this.endWhenReleased = false;
+      this.socket.end(() => this.socket.destroy());
+      return;
+    }
+    this.recycleIfIdle();
+    if (this.suspended) queueMicrotask(this.afterReleaseCb);
+  }
+
+  /** After releaseHeld(), outside the engine's loop: register the next held write, resume input. */
+  private afterRelease(): void {
+    if (this.socket.destroyed) {
+      this.durableWait = false;
+      this.dropHeld();
+      return;
+    }
+    if (this.durableWait) {
+      if (this.heldHead < this.heldOut.length) this.callWhenDurable();
+      else this.durableWait = false;
+    }
+    this.resumeIfDrained();
+  }
+
+  /** The AOF failed for good: the engine exits without sending held replies, as Redis does. */
+  private aofFailed(err: Error): void {
+    this.durableWait = false;
+    this.server.log('verbose', `Closing client with replies held for a failed AOF (${err.message}): ${this.infoString()}`);
+    this.close();
+    this.dropHeld();
+  }
+
+  private dropHeld(): void {
+    this.heldOut = [];
+    this.heldHead = 0;
+    this.heldBytes = 0;
+    this.endWhenReleased = false;
   }
 
   private suspend(): void {
@@ -354,17 +514,22 @@ export class Connection {
     this.socket.pause();
   }
 
-  /** Sends what is pending, then closes (QUIT, protocol errors, CLIENT KILL of oneself). */
+  /**
+   * Sends what is pending, then closes (QUIT, protocol errors, CLIENT KILL of oneself, the peer's
+   * FIN). Output held for the AOF still goes first: the socket ends when it has been released.
+   */
   endAfterWrite(): void {
     if (this.closed) return;
     this.flush();
-    this.socket.end(() => this.socket.destroy());
+    if (this.heldHead < this.heldOut.length) this.endWhenReleased = true;
+    else this.socket.end(() => this.socket.destroy());
     this.close(false);
   }
 
   /** Forgets the connection; destroys the socket unless `destroy` is false (end() pending). */
   close(destroy = true): void {
     if (destroy && !this.socket.destroyed) this.socket.destroy();
+    if (destroy) this.dropHeld();
     if (this.closed) return;
     this.closed = true;
     if (this.suspended) {
@@ -403,9 +568,9 @@ export class Connection {
     if (flags === '') flags = 'N';
     let events = '';
     if (!this.suspended && !this.closed) events += 'r';
-    if (this.socket.writableLength > 0) events += 'w';
+    if (this.pendingOutput > 0) events += 'w';
     const qbuf = this.parser.bufferedBytes;
-    const omem = this.socket.writableLength;
+    const omem = this.pendingOutput;
     return `id=${c.id} addr=${this.addr} laddr=${this.laddr} fd=${this.fd} name=${c.name ?? ''}` +
       ` age=${Math.floor((now - this.createdAt) / 1000)} idle=${Math.floor((now - this.lastInteraction) / 1000)}` +
       ` flags=${flags} db=${c.db} sub=${info.sub} psub=${info.psub} ssub=${info.ssub} multi=${multi === null ? -1 : multi.length}` +

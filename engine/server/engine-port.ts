@@ -27,6 +27,16 @@
  *  What the front end needs back (the pub/sub context rule for its own commands, CLIENT LIST's
  *  flags and sub/psub counts) comes from `clientInfo()`.
  *
+ * Durable replies (appendfsync)
+ *  Redis writes the AOF (and under `appendfsync always` fsyncs it) before it writes any client's
+ *  output, so no client sees a reply, a push or a read of data the AOF does not hold yet. An
+ *  engine with an AOF offers three hooks for that: after each batch of output for a connection
+ *  (one input chunk's replies, or pushes) the front end takes `durabilityBarrier()`; if it is 0 or
+ *  `isDurable()` and the connection holds nothing, the bytes go out at once; otherwise they wait,
+ *  in order with everything else that connection writes, for `whenDurable()`. If the AOF fails for
+ *  good (`fail`), the connection is closed unanswered: the engine is exiting, as Redis does.
+ *  An engine offers all three or none.
+ *
  * The front end's own commands in the engine
  *  The engine's command table has rows for HELLO, AUTH, CLIENT, QUIT, RESET and SHUTDOWN, so that
  *  COMMAND lists them, MULTI can check and queue them (the front end hands AUTH/HELLO/CLIENT/
@@ -108,6 +118,26 @@ export interface ServerEnginePort {
    * MONITOR (with AUTH/HELLO passwords redacted).
    */
   connectionCommandRan?(client: ClientState, argv: Buffer[], reply: Reply, usec: number): void;
+  /**
+   * The AOF offset that everything executed so far depends on (all clients' writes: a read may
+   * show another client's write), or 0 when there is nothing to wait for (AOF off). Called after
+   * every batch of output, so it must be cheap. See "Durable replies" above.
+   */
+  durabilityBarrier?(): number;
+  /**
+   * True when everything up to `offset` is as durable as `appendfsync` requires before a reply:
+   * written to the kernel (everysec, no) or fsynced (always). False for good once the AOF failed.
+   */
+  isDurable?(offset: number): boolean;
+  /**
+   * Calls `cb` once `offset` is durable. Each registration is answered exactly once: `cb`, or
+   * `fail` if the AOF failed for good first (then held output is never to be sent). `cb` may run
+   * before whenDurable() returns when the engine finds the offset durable while registering it,
+   * so callers set their "waiting" state before calling. `cb` runs inside the engine's
+   * acknowledgement loop: it may write to sockets, but must not call into the engine (register
+   * again, execute commands) before a microtask has passed.
+   */
+  whenDurable?(offset: number, cb: () => void, fail?: (err: Error) => void): void;
 }
 
 /** What the front end offers back to the engine (through `attachServer`). */

@@ -318,7 +318,7 @@ export class RespServer implements ServerFrontEnd {
         continue;
       }
       const qb = c.parser.bufferedBytes;
-      const ob = c.socket.writableLength + c.out.length;
+      const ob = c.pendingOutput + c.out.length;
       if (qb > maxIn) maxIn = qb;
       if (ob > maxOut) maxOut = ob;
     }
