@@ -170,6 +170,8 @@ export class AofPersistence {
   private fsyncReqOffset = 0;
   private lastWriteErrorLog = 0;
   private readonly waiters: Waiter[] = [];
+  /** advanceAck() is running (it is re-entered through callbacks; see there). */
+  private acking = false;
   private waiterHead = 0;
   private flushScheduled = false;
   private watching = false;
@@ -766,19 +768,27 @@ export class AofPersistence {
     return this.written;
   }
 
+  /**
+   * Releases the waiters whose offset is now durable, in order. Callbacks run commands and call
+   * whenDurable() again, which can flush, poll the worker and come back here: a nested call only
+   * raises `ack`, and this loop (which re-reads the queue on every step) releases what it allows.
+   */
   private advanceAck(to: number): void {
     if (to > this.ack) this.ack = to;
-    const ws = this.waiters;
-    let h = this.waiterHead;
-    if (h >= ws.length) return;
-    while (h < ws.length && ws[h]!.off <= this.ack) {
-      const w = ws[h]!;
-      ws[h] = undefined as unknown as Waiter;
-      h++;
-      w.cb();
+    if (this.acking) return;
+    this.acking = true;
+    try {
+      const ws = this.waiters;
+      while (this.waiterHead < ws.length && ws[this.waiterHead]!.off <= this.ack) {
+        const w = ws[this.waiterHead]!;
+        ws[this.waiterHead] = undefined as unknown as Waiter;
+        this.waiterHead++;
+        w.cb();
+      }
+      if (this.waiterHead >= ws.length) { ws.length = 0; this.waiterHead = 0; } else if (this.waiterHead > 1024) { ws.splice(0, this.waiterHead); this.waiterHead = 0; }
+    } finally {
+      this.acking = false;
     }
-    if (h >= ws.length) { ws.length = 0; h = 0; } else if (h > 1024) { ws.splice(0, h); h = 0; }
-    this.waiterHead = h;
   }
 
   private fatal(msg: string): void {
@@ -805,8 +815,9 @@ export class AofPersistence {
   isDurable(off: number): boolean { return this.failed === null && (!this.on || off <= this.ack); }
 
   /**
-   * Calls cb (never synchronously) once `off` is durable. If the AOF fails for good first
-   * (Redis's exit(1) cases), `fail` is called instead and cb never is.
+   * Calls cb once `off` is durable — possibly before this returns, when the flush it triggers
+   * finds the data already durable. If the AOF fails for good first (Redis's exit(1) cases),
+   * `fail` is called instead and cb never is.
    */
   whenDurable(off: number, cb: () => void, fail?: (err: Error) => void): void {
     if (this.failed !== null) { const f = this.failed; queueMicrotask(() => fail?.(f)); return; }
