@@ -74,11 +74,12 @@ export interface SnapshotShared {
 }
 
 /**
- * Encodes a captured slab page image (a private copy) into a fragment payload: u32 logical db,
- * u32 key count, then RDB record bytes. Supplied by the persistence layer (the keyspace knows
- * nothing of RDB). Returning null means "copy it to a shadow slot instead".
+ * Encodes the slab page at byte `base` of a segment (u8 and u32 view the same memory; the page is
+ * read in place: only the main thread writes pages, and it is busy here) into a fragment payload:
+ * u32 logical db, u32 key count, then RDB record bytes. Supplied by the persistence layer (the
+ * keyspace knows nothing of RDB). Returning null means "copy it to a shadow slot instead".
  */
-export type PageEncoder = (page: Uint8Array) => Uint8Array | null;
+export type PageEncoder = (u8: Uint8Array, u32: Uint32Array, base: number) => Uint8Array | null;
 
 export interface BeginOptions {
   /** Shadow memory the barrier may hold before it encodes pages on the main thread instead. */
@@ -106,6 +107,8 @@ export interface BarrierStats {
   pagesEncoded: number;
   /** Total main-thread time spent capturing pages (copies, encodes, waits), microseconds. */
   captureUs: number;
+  /** Captures that took longer than 1 ms (on a busy 2-core machine: mostly the OS preempting us). */
+  stallsOver1ms: number;
 }
 
 /** How long a write may wait for fragment-ring space before the page is copied instead. */
@@ -133,9 +136,9 @@ export class CowBarrier {
   private kindAtBegin: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
   private budgetSlots = Infinity;
   private ring: SabRing | null = null;
+  private ringCache: SabRing | null = null;
   private encoder: PageEncoder | null = null;
-  private pageScratch: Uint8Array = new Uint8Array(0);
-  stats: BarrierStats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, steals: 0, pagesEncoded: 0, captureUs: 0 };
+  stats: BarrierStats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, steals: 0, pagesEncoded: 0, captureUs: 0, stallsOver1ms: 0 };
 
   constructor(private readonly arena: Arena) {}
 
@@ -164,9 +167,8 @@ export class CowBarrier {
     this.kindAtBegin = kind;
     this.encoder = opts.encoder;
     this.budgetSlots = opts.encoder === null ? Infinity : Math.max(1, Math.floor(opts.copyBudgetBytes / a.pageSize));
-    this.ring = opts.encoder === null ? null : new SabRing(Math.max(64 * 1024, 4 * a.pageSize, opts.fragmentRingBytes));
+    this.ring = opts.encoder === null ? null : this.fragmentRing(Math.max(64 * 1024, 4 * a.pageSize, opts.fragmentRingBytes));
     this.prefaultShadow(Number.isFinite(this.budgetSlots) ? this.budgetSlots : 0);
-    if (this.pageScratch.length !== a.pageSize) this.pageScratch = new Uint8Array(a.pageSize);
     this.state = state;
     this.shadowOf = new Int32Array(shadowOfSab);
     this.copiedList = new Int32Array(copiedSab);
@@ -177,7 +179,7 @@ export class CowBarrier {
     this.freeSlots = [];
     for (let i = this.shadowSlots - 1; i >= 0; i--) this.freeSlots.push(i);
     this.slotsInUse = 0;
-    this.stats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, steals: 0, pagesEncoded: 0, captureUs: 0 };
+    this.stats = { pagesCopied: 0, bytesCopied: 0, peakCopyBytes: 0, longestStallUs: 0, setupUs: 0, waits: 0, steals: 0, pagesEncoded: 0, captureUs: 0, stallsOver1ms: 0 };
     this.current = {
       pageSize: a.pageSize, pages: n, segments: a.segments.slice(), state: stateSab, kind: kindSab, aux: auxSab,
       shadow: this.shadowSab, shadowOf: shadowOfSab, copiedList: copiedSab, releasedList: releasedSab,
@@ -258,7 +260,7 @@ export class CowBarrier {
       const src = a.u8[a.segOf(p)];
       const off = a.offOf(p);
       this.reclaimSlots();
-      if (this.slotsInUse >= this.budgetSlots && this.kindAtBegin[p] === PAGE_SLAB && this.encodeToRing(p, src.subarray(off, off + size))) {
+      if (this.slotsInUse >= this.budgetSlots && this.kindAtBegin[p] === PAGE_SLAB && this.encodeToRing(p)) {
         Atomics.store(state, p, ST_DONE);
       } else {
         const slot = this.takeSlot();
@@ -274,16 +276,18 @@ export class CowBarrier {
     }
     const us = (performance.now() - t0) * 1000;
     this.stats.captureUs += us;
+    if (us > 1000) this.stats.stallsOver1ms++;
     if (us > this.stats.longestStallUs) this.stats.longestStallUs = Math.round(us);
     if (us > 1000 && process.env.FORKLESS_DEBUG_STALLS) console.error(`barrier stall ${us.toFixed(0)}us page ${p} slots ${this.slotsInUse} encoded ${this.stats.pagesEncoded}`);
   }
 
   /** Encodes a page into the fragment ring; false if it cannot (then the caller copies it). */
-  private encodeToRing(p: number, page: Uint8Array): boolean {
+  private encodeToRing(p: number): boolean {
     const ring = this.ring;
     if (ring === null || this.encoder === null) return false;
-    this.pageScratch.set(page);
-    const frag = this.encoder(this.pageScratch);
+    const a = this.arena;
+    const seg = a.segOf(p);
+    const frag = this.encoder(a.u8[seg], a.u32[seg], a.offOf(p));
     if (frag === null || frag.length + 4 > ring.capacity) return false;
     // A full ring means the worker is behind. It drains fragments before anything else (a few
     // microseconds each), so wait briefly; if it is stuck (I/O), copy the page instead so a write
@@ -297,7 +301,6 @@ export class CowBarrier {
     this.stats.bytesCopied += frag.length;
     const bytes = this.slotsInUse * this.arena.pageSize + ring.used;
     if (bytes > this.stats.peakCopyBytes) this.stats.peakCopyBytes = bytes;
-    void p;
     return true;
   }
 
@@ -318,6 +321,20 @@ export class CowBarrier {
     const u8 = this.shadowU8;
     for (let off = this.shadowFaulted; off < want; off += 4096) u8[off] = 0;
     this.shadowFaulted = want;
+  }
+
+  /**
+   * The fragment ring for this snapshot: kept between snapshots and made resident once, like the
+   * shadow memory (a fresh ring costs a page fault on nearly every fragment written, ~2 µs).
+   */
+  private fragmentRing(bytes: number): SabRing {
+    if (this.ringCache === null || this.ringCache.capacity < bytes) {
+      this.ringCache = new SabRing(bytes);
+      this.ringCache.prefault();
+    } else {
+      this.ringCache.reset();
+    }
+    return this.ringCache;
   }
 
   /** Takes back the shadow slots the worker has finished with. */

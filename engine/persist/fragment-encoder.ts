@@ -22,20 +22,13 @@ export function makeFragmentEncoder(map: () => DbMap): PageEncoder {
     pos += chunk.length;
   }, { compression: false, checksum: false });
   let ser: PageSerializer | null = null;
-  // The barrier always passes the same scratch page: keep its views instead of allocating per call.
-  let viewsOf: Uint8Array | null = null;
-  let u32: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
-  return (page: Uint8Array): Uint8Array | null => {
+  return (u8: Uint8Array, u32: Uint32Array, base: number): Uint8Array | null => {
     if (ser === null) ser = new PageSerializer(map(), enc as RecordSink, { switchDbs: false, passthrough: true, compression: false });
-    if (viewsOf !== page) {
-      viewsOf = page;
-      u32 = new Uint32Array(page.buffer, page.byteOffset, page.byteLength >> 2);
-    }
     pos = 8;
     ser.keys = 0;
-    ser.slab(page, u32);
+    ser.slab(u8, u32, base);
     enc.flush();
-    const db = ser.dbOf(u32);
+    const db = ser.dbOf(u32, base);
     const keys = ser.keys;
     out[0] = db; out[1] = db >>> 8; out[2] = db >>> 16; out[3] = db >>> 24;
     out[4] = keys; out[5] = keys >>> 8; out[6] = keys >>> 16; out[7] = keys >>> 24;

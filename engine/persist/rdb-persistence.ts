@@ -35,6 +35,9 @@ export interface SnapshotFigures {
   pagesFromShadow: number;
   pagesCopiedByWorker: number;
   pagesEncoded: number;
+  /** Captures (pages copied + encoded) that took over 1 ms, and the main thread's total capture time. */
+  stallsOver1ms: number;
+  captureMs: number;
   keys: number;
   bytes: number;
   durationMs: number;
@@ -205,6 +208,7 @@ export class RdbPersistence {
           pagesCopied: b.pagesCopied, bytesCopied: b.bytesCopied, peakCopyBytes: b.peakCopyBytes,
           longestStallUs: b.longestStallUs, setupUs: b.setupUs, waits: b.waits,
           pagesFromShadow: res.pagesFromShadow, pagesCopiedByWorker: res.pagesCopiedByWorker, pagesEncoded: b.pagesEncoded,
+          stallsOver1ms: b.stallsOver1ms, captureMs: b.captureUs / 1000,
           keys: res.keys, bytes: res.bytes, durationMs: res.durationMs,
         };
         this.lastCowSize = b.bytesCopied;

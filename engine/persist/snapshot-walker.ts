@@ -290,17 +290,19 @@ export class PageSerializer {
     this.currentDb = db;
   }
 
-  /** Logical db of a slab page image. */
-  dbOf(u32: Uint32Array): number { return this.job.logicalDb[(u32[0] >>> 8) & 0xff]; }
+  /** Logical db of the slab page at byte `base`. */
+  dbOf(u32: Uint32Array, base = 0): number { return this.job.logicalDb[(u32[base >> 2] >>> 8) & 0xff]; }
 
-  slab(buf: Uint8Array, u32: Uint32Array): void {
-    const slotSize = u32[1];
-    const nslots = u32[2];
-    if (u32[3] === 0) return;
-    const phys = (u32[0] >>> 8) & 0xff;
-    const first = slabHeaderBytes(nslots);
+  /** Serializes the slab page at byte `base` of buf (u32 views the same memory). */
+  slab(buf: Uint8Array, u32: Uint32Array, base = 0): void {
+    const hw = base >> 2;
+    const slotSize = u32[hw + 1];
+    const nslots = u32[hw + 2];
+    if (u32[hw + 3] === 0) return;
+    const phys = (u32[hw] >>> 8) & 0xff;
+    const first = base + slabHeaderBytes(nslots);
     for (let wi = 0; wi * 32 < nslots; wi++) {
-      let bits = u32[SLAB_FIXED_HEADER_WORDS + wi];
+      let bits = u32[hw + SLAB_FIXED_HEADER_WORDS + wi];
       while (bits !== 0) {
         const bit = 31 - Math.clz32(bits & -bits);
         bits &= bits - 1;

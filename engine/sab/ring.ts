@@ -35,6 +35,17 @@ export class SabRing {
     this.data = new Uint8Array(this.sab, HEADER_BYTES, this.capacity);
   }
 
+  /** Empties the ring. Only while neither side is using it (between snapshots). */
+  reset(): void {
+    Atomics.store(this.ctl, HEAD, 0);
+    Atomics.store(this.ctl, TAIL, 0);
+  }
+
+  /** Writes one byte per 4 KiB of the data area so first use does not page-fault on every frame. */
+  prefault(): void {
+    for (let off = 0; off < this.capacity; off += 4096) this.data[off] = 0;
+  }
+
   /** Bytes written but not yet consumed. */
   get used(): number { return (Atomics.load(this.ctl, HEAD) - Atomics.load(this.ctl, TAIL)) >>> 0; }
   get free(): number { return this.capacity - this.used; }
@@ -61,14 +72,17 @@ export class SabRing {
    * Producer side only.
    */
   tryWrite(payload: Uint8Array): boolean {
-    const need = payload.length + 4;
-    if (need > this.capacity) throw new RangeError(`frame of ${payload.length} bytes exceeds ring capacity ${this.capacity}`);
+    const len = payload.length;
+    const need = len + 4;
+    if (need > this.capacity) throw new RangeError(`frame of ${len} bytes exceeds ring capacity ${this.capacity}`);
     if (this.free < need) return false;
     const head = Atomics.load(this.ctl, HEAD) >>> 0;
-    const len = new Uint8Array(4);
-    new DataView(len.buffer).setUint32(0, payload.length, true);
-    this.put(head, len);
-    this.put(head + 4, payload);
+    const d = this.data;
+    const m = this.mask;
+    d[head & m] = len; d[(head + 1) & m] = len >>> 8; d[(head + 2) & m] = len >>> 16; d[(head + 3) & m] = len >>> 24;
+    const at = (head + 4) & m;
+    if (at + len <= this.capacity) d.set(payload, at);
+    else this.put(head + 4, payload);
     Atomics.store(this.ctl, HEAD, (head + need) | 0);
     Atomics.notify(this.ctl, HEAD);
     return true;
@@ -83,9 +97,9 @@ export class SabRing {
     const tail = Atomics.load(this.ctl, TAIL) >>> 0;
     const head = Atomics.load(this.ctl, HEAD) >>> 0;
     if (head === tail) return false;
-    const lenBytes = new Uint8Array(4);
-    this.take(tail, lenBytes);
-    const len = new DataView(lenBytes.buffer).getUint32(0, true);
+    const d = this.data;
+    const m = this.mask;
+    const len = (d[tail & m] | (d[(tail + 1) & m] << 8) | (d[(tail + 2) & m] << 16) | (d[(tail + 3) & m] << 24)) >>> 0;
     const at = (tail + 4) & this.mask;
     if (at + len <= this.capacity) {
       fn(this.data.subarray(at, at + len));
