@@ -23,7 +23,9 @@ const needInstall = !existsSync(join(root, 'node_modules', 'typescript')) ||
   (existsSync(lock) && existsSync(marker) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000);
 if (needInstall) {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  run(npm, existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund']);
+  // `npm install`, not `npm ci`: npm 11.19's ci rejects this lockfile for missing other-platform
+  // optional packages of msgpackr-extract (an lmdb dependency) even when the lockfile is fresh.
+  run(npm, ['install', '--no-audit', '--no-fund']);
 }
 if (force || !existsSync(join(root, 'dist', 'engine', 'index.js'))) {
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', root]);

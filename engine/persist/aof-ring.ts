@@ -19,6 +19,7 @@
  * What does not fit in the ring goes to an overflow list in JS memory (a record larger than the
  * ring, or a disk that stopped taking writes): the event loop never blocks waiting for space.
  */
+import { digits, putDecimal } from '../sab/decimal.js';
 
 /** Int32 indexes into the control block (each hot one on its own 64-byte line). */
 export const I_HEAD = 0;
@@ -121,32 +122,7 @@ export class RingViews {
 // RESP encoding of propagated commands
 // ---------------------------------------------------------------------------------------------
 
-/** Decimal digits of a non-negative integer below 2^53. */
-export function digits(n: number): number {
-  if (n < 10) return 1;
-  if (n < 100) return 2;
-  if (n < 1000) return 3;
-  if (n < 10000) return 4;
-  if (n < 100000) return 5;
-  if (n < 1000000) return 6;
-  if (n < 10000000) return 7;
-  if (n < 100000000) return 8;
-  if (n < 1000000000) return 9;
-  return String(n).length;
-}
-
-/** Writes the decimal form of n (non-negative) at p; returns the end. */
-export function putDecimal(b: Uint8Array, p: number, n: number): number {
-  const d = digits(n);
-  let q = p + d;
-  const end = q;
-  do {
-    const r = n % 10;
-    b[--q] = 0x30 + r;
-    n = (n - r) / 10;
-  } while (n > 0);
-  return end;
-}
+export { digits, putDecimal } from '../sab/decimal.js';
 
 /** Bytes `*argc\r\n` + per argument `$len\r\n<bytes>\r\n` take (catAppendOnlyGenericCommand). */
 export function respCommandSize(argv: readonly Uint8Array[]): number {

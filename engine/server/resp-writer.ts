@@ -18,6 +18,7 @@
  * form (`inf`/`-inf`), maps → flat arrays, sets → arrays, verbatim → bulk string, pushes → arrays.
  * A ReplySequence writes its parts back to back (SUBSCRIBE a b: one push frame per channel).
  */
+import { putDecimal } from '../sab/decimal.js';
 import { ReplyError } from '../errors.js';
 import {
   DoubleReply, MapReply, NilArray, PushReply, RawReply, ReplySequence, SetReply, VerbatimReply,
@@ -76,20 +77,6 @@ function stripZeros(s: string): string {
   while (s.charCodeAt(n - 1) === 0x30) n--;
   if (s.charCodeAt(n - 1) === 0x2e) n--;
   return s.slice(0, n);
-}
-
-/** Decimal digits of a non-negative safe integer. */
-function digits(n: number): number {
-  if (n < 10) return 1;
-  if (n < 100) return 2;
-  if (n < 1000) return 3;
-  if (n < 10000) return 4;
-  if (n < 100000) return 5;
-  if (n < 1000000) return 6;
-  if (n < 10000000) return 7;
-  if (n < 100000000) return 8;
-  if (n < 1000000000) return 9;
-  return String(n).length;
 }
 
 export class ReplyBuffer {
@@ -171,10 +158,7 @@ export class ReplyBuffer {
     if (n > 9007199254740991) {
       p += b.write(String(n), p, 'latin1');
     } else {
-      const d = digits(n);
-      let q = p + d;
-      p = q;
-      do { b[--q] = 0x30 + (n % 10); n = Math.floor(n / 10); } while (n > 0);
+      p = putDecimal(b, p, n);
     }
     b[p++] = 0x0d;
     b[p++] = 0x0a;
