@@ -4,7 +4,7 @@
  *
  * DESIGN
  *  Engine.execute() keeps a direct path for the common case (no MULTI, nobody watching keys,
- *  subscribed or monitoring): dispatch, account, propagate. As soon as any client has such state
+ *  subscribed or monitoring): dispatch, account, propagate. As soon as one client has such state
  *  (`busy()`), or the calling client is inside MULTI, commands take the checked path here:
  *
  *    check (unknown command, arity) → protected (DEBUG) → not allowed in MULTI → MISCONF →

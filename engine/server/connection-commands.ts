@@ -4,7 +4,7 @@
  * attack guard (a `POST` or `Host:` line closes the connection, as Redis).
  *
  * Texts and argument rules follow Redis 7.0.15. Authentication is the `requirepass` model (one
- * `default` user); ACL users are not implemented.
+ * `default` user); ACL users are not supported.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ReplyError } from '../errors.js';
@@ -137,7 +137,7 @@ function digest(b: Uint8Array): Buffer {
 function checkPassword(conn: Connection, user: Buffer, password: Buffer): boolean {
   if (user.toString('utf8') !== 'default') return false;
   const required = conn.server.requirepass();
-  if (required === '') return true; // the default user is "nopass": any password works
+  if (required === '') return true; // the default user is "nopass": every password is accepted
   return timingSafeEqual(digest(password), digest(Buffer.from(required, 'utf8')));
 }
 

@@ -82,7 +82,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   } else {
     log.log('warning', 'Configuration loaded');
   }
-  for (const name of ignored) log.log('warning', `Directive '${name}' is not implemented by forkless and was ignored`);
+  for (const name of ignored) log.log('warning', `Directive '${name}' is not supported by forkless and was ignored`);
   try {
     mkdirSync(config['dir']!, { recursive: true });
   } catch (e) {
