@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -252,6 +252,31 @@ test('a truncated or corrupt dump is refused with file and offset, nothing loade
     try { await open({ dir, save: '' }); } catch (e) { err = e; }
     assert.ok(err instanceof Error, 'flipped byte refused');
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a failed BGSAVE reports err and refuses writes with MISCONF until a save succeeds', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fl-misconf-'));
+  const db = await open({ dir, save: '3600 1', dbfilename: 'dump.rdb' });
+  try {
+    db.call('SET', 'k', 'v');
+    // Make the temp file impossible to create: the directory becomes a plain file.
+    rmSync(dir, { recursive: true, force: true });
+    writeFileSync(dir, 'not a directory');
+    assert.is(db.call('BGSAVE'), 'Background saving started');
+    await db.engine.rdb.waitIdle();
+    assert.match((db.call('INFO', 'persistence') as Buffer).toString(), /rdb_last_bgsave_status:err/);
+    assert.throws(() => db.call('SET', 'k2', 'v'), /^MISCONF Redis is configured to save RDB snapshots/);
+    assert.throws(() => db.call('PING'), /^MISCONF/);
+    assert.equal(db.call('GET', 'k'), Buffer.from('v'), 'reads still work');
+    rmSync(dir, { force: true });
+    mkdirSync(dir);
+    assert.is(db.call('BGSAVE'), 'Background saving started');
+    await db.engine.rdb.waitIdle();
+    assert.is(db.call('SET', 'k2', 'v'), 'OK');
+  } finally {
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
