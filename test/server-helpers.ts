@@ -6,6 +6,7 @@
  * GET returns views into one SharedArrayBuffer and SET overwrites same-length values in place, so a
  * front end that sent views instead of copying them would put later bytes on the wire.
  */
+import { freePort } from './support/real-redis.js';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { ReplyError } from '../engine/errors.js';
@@ -297,17 +298,6 @@ export function redisTool(name: 'redis-cli' | 'redis-benchmark' | 'redis-server'
   return null;
 }
 
-/** A free TCP port on 127.0.0.1 (for child processes that need a port number up front). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /**
  * End offset of the RESP2/RESP3 reply starting at `pos`, or -1 if it is incomplete. Used by tests
@@ -357,3 +347,6 @@ export function countReplies(b: Buffer): number {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A free TCP port on 127.0.0.1 (one implementation, in support/real-redis.ts). */
+export { freePort };
