@@ -18,6 +18,7 @@
  * Files are read in chunks through a window buffer, so a multi-gigabyte AOF never has to fit in
  * memory at once; argv entries are zero-copy views into the window, valid during one dispatch.
  */
+import { bufferView } from '../sab/buffer-view.js';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptFileError, ForklessError } from '../errors.js';
@@ -72,24 +73,7 @@ type SingleStatus = 'ok' | 'truncated' | 'empty';
 // Zero-copy Buffer views
 // ---------------------------------------------------------------------------------------------
 
-type ViewCtor = new (ab: ArrayBufferLike, off: number, len: number) => Buffer;
-/** Node's internal FastBuffer (Buffer[Symbol.species]): a view without subarray's overhead. */
-const FastBuffer: ViewCtor | null = (() => {
-  const species: unknown = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species];
-  if (typeof species !== 'function') return null;
-  try {
-    const ctor = species as ViewCtor;
-    const probe = Buffer.from('xyz');
-    const v = new ctor(probe.buffer, probe.byteOffset + 1, 2);
-    return Buffer.isBuffer(v) && v.toString() === 'yz' ? ctor : null;
-  } catch {
-    return null;
-  }
-})();
 
-function view(b: Buffer, off: number, len: number): Buffer {
-  return FastBuffer !== null ? new FastBuffer(b.buffer, b.byteOffset + off, len) : b.subarray(off, off + len);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Chunked reader
@@ -343,7 +327,7 @@ function replayResp(host: AofLoadHost, opts: AofLoadOptions, name: string, path:
     }
     b = w.buf;
     const argv = new Array<Buffer>(argc);
-    for (let j = 0; j < argc; j++) argv[j] = view(b, cur.rs + spans[2 * j]!, spans[2 * j + 1]!);
+    for (let j = 0; j < argc; j++) argv[j] = bufferView(b, cur.rs + spans[2 * j]!, spans[2 * j + 1]!);
     cur.rs += rel;
     const a0 = argv[0]!;
     if (multi === null && isName(a0, 'multi')) {

@@ -22,6 +22,7 @@
  * buffered bytes exceed client-query-buffer-limit closes the connection without a reply
  * (`next()` returns OVERFLOW).
  */
+import { FastBuffer } from '../sab/buffer-view.js';
 import { splitArgs } from './splitargs.js';
 
 /** next() results. */
@@ -543,22 +544,3 @@ export class RespParser {
 
 const EMPTY = Buffer.alloc(0);
 
-/**
- * Node's own Buffer class for views (what Buffer's species getter returns). Constructing it
- * directly costs ~17 ns against ~43 ns for subarray(), whose species lookup dominates; that is
- * most of the per-argument cost. Instances are ordinary Buffers (Buffer.prototype, isBuffer true).
- * Falls back to subarray() if a future Node changes this.
- */
-type ViewCtor = new (ab: ArrayBufferLike, offset: number, length: number) => Buffer;
-const FastBuffer: ViewCtor | null = (() => {
-  const species: unknown = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species];
-  if (typeof species !== 'function') return null;
-  try {
-    const ctor = species as ViewCtor;
-    const probe = Buffer.from('xyz');
-    const v = new ctor(probe.buffer, probe.byteOffset + 1, 2);
-    return Buffer.isBuffer(v) && Object.getPrototypeOf(v) === Buffer.prototype && v.toString() === 'yz' ? ctor : null;
-  } catch {
-    return null;
-  }
-})();
