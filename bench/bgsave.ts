@@ -90,7 +90,7 @@ async function forklessRun(pageSize: number, values: Buffer[]): Promise<Forkless
     return {
       pageSize, beforeOps, duringOps: ops / (elapsed / 1000), snapshotMs: s.durationMs,
       longestStallUs: s.longestStallUs, stallsOver1ms: s.stallsOver1ms, captures: s.pagesCopied + s.pagesEncoded,
-      captureMs: s.captureMs, longestBatchUs: longestBatch * 1000, peakCopyBytes: s.peakCopyBytes,
+      captureMs: s.captureUs / 1000, longestBatchUs: longestBatch * 1000, peakCopyBytes: s.peakCopyBytes,
       bytesCopied: s.bytesCopied, usedMemory: used, setupUs: s.setupUs,
     };
   } finally {

@@ -103,10 +103,10 @@ export class Engine implements EngineLike, ServerEnginePort {
       this.log('notice', `Done loading RDB, keys loaded: ${res.keysLoaded}, keys expired: ${res.keysExpired}.`);
       this.log('notice', `DB loaded from disk: ${((performance.now() - t0) / 1000).toFixed(3)} seconds`);
     }
-    void this.rdb.warmUp();
     const hz = this.config.getInt('hz');
     this.cronTimer = setInterval(() => this.cron(), Math.max(1, Math.floor(1000 / hz)));
     this.cronTimer.unref();
+    await this.rdb.warmUp(); // the snapshot worker is ready before the first BGSAVE
   }
 
   log(level: LogLevel, msg: string): void { this.logger.log(level, msg); }

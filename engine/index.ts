@@ -142,6 +142,5 @@ export async function open(config: OpenOptions = {}): Promise<Forkless> {
   const cfg: OpenOptions = { ...config };
   const engine = new Engine(cfg);
   await engine.start();
-  await engine.rdb.warmUp();
   return new Forkless(engine);
 }

@@ -112,7 +112,7 @@ const SECTIONS: Record<string, Section> = {
       ['forkless_snapshot_pages_copied_by_worker', snap?.pagesCopiedByWorker ?? 0],
       ['forkless_snapshot_pages_encoded_by_main', snap?.pagesEncoded ?? 0],
       ['forkless_snapshot_stalls_over_1ms', snap?.stallsOver1ms ?? 0],
-      ['forkless_snapshot_main_thread_capture_ms', snap ? Math.round(snap.captureMs) : 0],
+      ['forkless_snapshot_main_thread_capture_ms', snap ? Math.round(snap.captureUs / 1000) : 0],
       ['forkless_snapshot_duration_ms', snap ? Math.round(snap.durationMs) : -1],
       ['forkless_snapshot_keys', snap?.keys ?? 0],
       ...e.aof.forklessInfo(),

@@ -278,7 +278,6 @@ export class CowBarrier {
     this.stats.captureUs += us;
     if (us > 1000) this.stats.stallsOver1ms++;
     if (us > this.stats.longestStallUs) this.stats.longestStallUs = Math.round(us);
-    if (us > 1000 && process.env.FORKLESS_DEBUG_STALLS) console.error(`barrier stall ${us.toFixed(0)}us page ${p} slots ${this.slotsInUse} encoded ${this.stats.pagesEncoded}`);
   }
 
   /** Encodes a page into the fragment ring; false if it cannot (then the caller copies it). */

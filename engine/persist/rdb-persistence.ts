@@ -15,6 +15,7 @@ import { Piscina } from 'piscina';
 import { ReplyError } from '../errors.js';
 import type { Config } from '../config.js';
 import type { SharedKeyspace } from '../keyspace/keyspace.js';
+import type { BarrierStats } from '../keyspace/barrier.js';
 import { writeRdbFile, type RdbWriteOptions, type RdbWriteResult } from './rdb-file.js';
 import { makeFragmentEncoder } from './fragment-encoder.js';
 import type { DbMap } from './snapshot-walker.js';
@@ -25,23 +26,9 @@ export type LogFn = (level: 'debug' | 'verbose' | 'notice' | 'warning', msg: str
 /** Redis retries a failed automatic BGSAVE only after this many seconds (CONFIG_BGSAVE_RETRY_DELAY). */
 const BGSAVE_RETRY_DELAY_S = 5;
 
-export interface SnapshotFigures {
-  pagesCopied: number;
-  bytesCopied: number;
-  peakCopyBytes: number;
-  longestStallUs: number;
-  setupUs: number;
-  waits: number;
-  pagesFromShadow: number;
-  pagesCopiedByWorker: number;
-  pagesEncoded: number;
-  /** Captures (pages copied + encoded) that took over 1 ms, and the main thread's total capture time. */
-  stallsOver1ms: number;
-  captureMs: number;
-  keys: number;
-  bytes: number;
-  durationMs: number;
-}
+/** The last BGSAVE: the barrier's counters plus what the worker reports. */
+export type SnapshotFigures = BarrierStats &
+  Pick<RdbWriteResult, 'pagesFromShadow' | 'pagesCopiedByWorker' | 'keys' | 'bytes' | 'durationMs'>;
 
 export class RdbPersistence {
   /** Changes since the last successful save (rdb_changes_since_last_save). */
@@ -205,10 +192,7 @@ export class RdbPersistence {
         }
         this.install(temp, file, dir);
         this.lastSnapshot = {
-          pagesCopied: b.pagesCopied, bytesCopied: b.bytesCopied, peakCopyBytes: b.peakCopyBytes,
-          longestStallUs: b.longestStallUs, setupUs: b.setupUs, waits: b.waits,
-          pagesFromShadow: res.pagesFromShadow, pagesCopiedByWorker: res.pagesCopiedByWorker, pagesEncoded: b.pagesEncoded,
-          stallsOver1ms: b.stallsOver1ms, captureMs: b.captureUs / 1000,
+          ...b, pagesFromShadow: res.pagesFromShadow, pagesCopiedByWorker: res.pagesCopiedByWorker,
           keys: res.keys, bytes: res.bytes, durationMs: res.durationMs,
         };
         this.lastCowSize = b.bytesCopied;
