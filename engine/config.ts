@@ -8,6 +8,8 @@
  *   forkless-expire-budget-ms main-thread time the active expiry cycle may take per cron tick
  *   forkless-cow-budget-percent shadow-copy memory a BGSAVE may hold, as % of used_memory; past
  *                             it the main thread encodes pages into RDB fragments instead
+ *   forkless-aof-postpone-after-ms everysec: how long a running fsync may hold replies before
+ *                             Redis's write postponement starts (engine/persist/aof.ts)
  */
 import { ConfigError } from './errors.js';
 
@@ -96,6 +98,7 @@ const DIRECTIVES: Directive[] = [
   D('forkless-page-size', 'memory', '4096', false),
   D('forkless-expire-budget-ms', 'int', '2', true, { min: 0, max: 100 }),
   D('forkless-cow-budget-percent', 'int', '5', true, { min: 0, max: 1000 }),
+  D('forkless-aof-postpone-after-ms', 'int', '50', true, { min: 0, max: 2000 }),
 ];
 
 const BY_NAME = new Map<string, Directive>();

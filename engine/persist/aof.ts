@@ -15,11 +15,17 @@
  *    nothing acknowledged under any policy. The server holds a connection's output until
  *    `isDurable(barrier)`; the embedded API awaits `durable()`. The event loop never waits for
  *    the disk: it only stops sending replies until the worker reports.
- *  - everysec keeps Redis's exact postponement rule (flushAppendOnlyFile): when a turn has data
- *    and the worker is inside an fsync, the write is "postponed" — here: the turn's replies are
+ *  - everysec keeps Redis's postponement rule (flushAppendOnlyFile): when a turn has data and the
+ *    worker is stuck inside an fsync, the write is "postponed" — here: the turn's replies are
  *    released without waiting for the write — for up to 2 seconds (whole-second clock); after
  *    that `aof_delayed_fsync` is incremented, Redis's line is logged and replies wait for the
  *    write again (as Redis's main thread would block in write(2)) until it has happened.
+ *    One deliberate difference: Redis postpones as soon as any fsync is pending, because its
+ *    main thread would otherwise block in write(2); ours never blocks, so a reply may simply wait
+ *    for the write that follows the fsync. We postpone only once the running fsync has taken
+ *    `forkless-aof-postpone-after-ms` (50 ms): a healthy disk (fsync ≈ 0.2 ms here) then never
+ *    puts an acknowledged write at risk of a process crash, and a stalled one gets Redis's
+ *    2-second window with replies held no longer than that grace.
  *  - Files. The worker owns the incr file descriptor. A rewrite opens the next incr file here,
  *    persists the manifest listing it, and tells the worker (control port) to switch files at the
  *    current stream offset: everything before goes to the old file (which is fsynced and closed),
@@ -166,6 +172,9 @@ export class AofPersistence {
   private postponedStart = 0;
   private postponedUpTo = 0;
   private forcedWriteTarget = 0;
+  /** forkless-aof-postpone-after-ms (see the design note) and its one-shot re-check timer. */
+  private postponeAfterMs = 50;
+  private stallTimer: NodeJS.Timeout | null = null;
   private lastFsync = unixtime();
   private fsyncReqOffset = 0;
   private lastWriteErrorLog = 0;
@@ -197,7 +206,9 @@ export class AofPersistence {
     this.policy = host.config.getString('appendfsync') as FsyncPolicy;
     this.timestamps = host.config.getBool('aof-timestamp-enabled');
     this.noFsyncOnRewrite = host.config.getBool('no-appendfsync-on-rewrite');
+    this.postponeAfterMs = host.config.getInt('forkless-aof-postpone-after-ms');
     host.config.onChange((name, value) => {
+      if (name === 'forkless-aof-postpone-after-ms') this.postponeAfterMs = Number(value);
       if (name === 'appendfsync') this.setPolicy(value as FsyncPolicy);
       else if (name === 'aof-timestamp-enabled') this.timestamps = value === 'yes';
       else if (name === 'no-appendfsync-on-rewrite') this.noFsyncOnRewrite = value === 'yes';
@@ -394,6 +405,7 @@ export class AofPersistence {
   private resetStream(): void {
     this.written = 0; this.synced = 0; this.ack = 0; this.flushedUpTo = 0;
     this.postponedStart = 0; this.postponedUpTo = 0; this.forcedWriteTarget = 0; this.fsyncReqOffset = 0;
+    if (this.stallTimer !== null) { clearTimeout(this.stallTimer); this.stallTimer = null; }
     this.writeOk = true; this.fsyncOk = true;
   }
 
@@ -552,6 +564,23 @@ export class AofPersistence {
   }
 
   /**
+   * Milliseconds the worker has been inside the current fdatasync beyond the postponement grace
+   * (>= 0: stalled, postpone; < 0: how long until it would be), or null when none is running.
+   */
+  private fsyncStall(): number | null {
+    const started = this.ring!.load64(B_FSYNC_STARTED);
+    if (started === 0) return null;
+    return Date.now() - started - this.postponeAfterMs;
+  }
+
+  /** Re-runs flush when a running fsync passes the grace, so held replies are then released. */
+  private armStallTimer(inMs: number): void {
+    if (this.stallTimer !== null) return;
+    this.stallTimer = setTimeout(() => { this.stallTimer = null; this.flush(false); }, Math.max(1, Math.ceil(inMs)));
+    this.stallTimer.unref();
+  }
+
+  /**
    * Redis's flushAppendOnlyFile, run once per event-loop turn that appended something (like
    * beforeSleep), from the cron, and with force=1 before a rewrite and at shutdown.
    *
@@ -576,12 +605,18 @@ export class AofPersistence {
     const now = unixtime();
     const everysec = this.policy === 'everysec';
     const syncInProgress = everysec && this.fsyncInProgress();
+    const stall = everysec ? this.fsyncStall() : null;
+    const stalled = stall !== null && stall >= 0;
     const hasNew = p.appended > this.flushedUpTo;
     const postponedPending = this.postponedStart !== 0 && this.written < this.postponedUpTo;
     if (this.postponedStart !== 0 && !postponedPending) this.postponedStart = 0; // the postponed write happened
     this.updateNoFsync();
+    // Replies waiting for a write that sits behind an fsync: release them once it stalls.
+    const heldBehindFsync = stall !== null && this.written < this.flushedUpTo && this.ack < this.flushedUpTo &&
+      this.postponedStart === 0 && this.forcedWriteTarget === 0;
+    if (heldBehindFsync && !stalled) this.armStallTimer(-stall);
 
-    if (!hasNew && !postponedPending) {
+    if (!hasNew && !postponedPending && !(heldBehindFsync && stalled)) {
       let asked = false;
       if (everysec && this.fsyncReqOffset !== p.appended && now > this.lastFsync && !syncInProgress) {
         asked = this.tryFsync(now, syncInProgress);
@@ -599,7 +634,7 @@ export class AofPersistence {
       this.watch();
       return;
     }
-    if (everysec && !force && syncInProgress && this.forcedWriteTarget === 0) {
+    if (everysec && !force && stalled && this.forcedWriteTarget === 0) {
       if (this.postponedStart === 0 || now - this.postponedStart < 2) {
         if (this.postponedStart === 0) this.postponedStart = now;
         this.flushedUpTo = p.appended;
