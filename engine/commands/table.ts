@@ -7,12 +7,22 @@ import { connectionCommands } from './connection.js';
 import type { EngineLike } from './engine-like.js';
 import { genericCommands } from './generic.js';
 import { stringCommands } from './strings.js';
+import { hashesCommands } from './hashes.js';
+import { setsCommands } from './sets.js';
+import { zsetsCommands } from './zsets.js';
+import { listsCommands } from './lists.js';
+import { sortCommands } from './sort.js';
 import type { CommandSpec } from './types.js';
 
 /** The families that only need EngineLike. */
 export const coreFamilies: ReadonlyArray<readonly CommandSpec<EngineLike>[]> = [
   stringCommands,
   genericCommands,
+  hashesCommands,
+  setsCommands,
+  zsetsCommands,
+  listsCommands,
+  sortCommands,
   connectionCommands,
 ];
 

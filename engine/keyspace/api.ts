@@ -18,6 +18,71 @@ export const KEEP_TTL = -3;
 
 export type ValueType = 'string' | 'list' | 'set' | 'zset' | 'hash' | 'stream';
 
+/** The four collection types (streams are not stored yet). */
+export type CollectionKind = 'hash' | 'set' | 'zset' | 'list';
+
+export {
+  VT_STRING, VT_SET_INTSET, VT_HASH_LISTPACK, VT_ZSET_LISTPACK, VT_LIST_LISTPACK, VT_LARGE,
+} from './layout.js';
+
+/**
+ * A large collection in shared memory (engine/keyspace/collections.ts). Keyed kinds (hash, set,
+ * zset) keep one element record per field/member, indexed by a per-collection hash table (O(1)
+ * lookup, incremental rehash, SCAN cursor with Redis's guarantee). Lists keep one record per
+ * listpack node; the node order is the type layer's (`aux`), with a float label per node that the
+ * snapshot sorts by.
+ *
+ * Refs are opaque numbers naming element records; views returned are zero-copy and valid until
+ * the next mutation of the keyspace. Every write passes the copy-on-write barrier.
+ */
+export interface LargeCollection {
+  readonly id: number;
+  readonly kind: CollectionKind;
+  /** Keyed kinds: number of fields/members. Lists: number of nodes. */
+  readonly count: number;
+  /** Lists: total elements, maintained by the type layer (LLEN). Unused by keyed kinds. */
+  elements: number;
+  /** Free slot for the type layer's derived, main-thread-only index (zset order, list node order). */
+  aux: unknown;
+
+  // -- keyed kinds (hash, set, zset) --
+  /** The element's ref, or 0. */
+  find(field: Uint8Array): number;
+  field(ref: number): Uint8Array;
+  /** Hash: the value; set: empty; zset: 8-byte little-endian double. */
+  payload(ref: number): Uint8Array;
+  /** Adds an element that is not present (caller checked). Returns its ref. */
+  insert(field: Uint8Array, payload: Uint8Array): number;
+  /** Replaces the payload; in place when it fits (always for equal sizes), else the ref changes. */
+  setPayload(ref: number, payload: Uint8Array): number;
+  remove(ref: number): void;
+  /** Visits every element; do not mutate inside. */
+  forEach(visit: (ref: number) => void): void;
+  /** One SCAN step (reverse-binary cursor over buckets): appends refs, returns the next cursor (0 = done). */
+  scanStep(cursor: number, out: number[]): number;
+  /** A uniformly-ish random element (Redis's dictGetFairRandomKey role), 0 when empty. */
+  randomRef(): number;
+
+  // -- lists --
+  /** Adds a node record (label orders nodes in snapshots: keep it increasing head → tail). */
+  insertNode(label: number, listpack: Uint8Array): number;
+  nodeLabel(ref: number): number;
+  nodeListpack(ref: number): Uint8Array;
+  /** Rewrites a node's listpack (and label); returns its (possibly new) ref. */
+  replaceNode(ref: number, label: number, listpack: Uint8Array): number;
+  removeNode(ref: number): void;
+}
+
+/** A key's stored value as the type layer sees it. */
+export interface StoredValue {
+  /** The VT_* type byte. */
+  readonly vt: number;
+  /** The record's value bytes (a view; small forms and strings). Empty for VT_LARGE. */
+  readonly blob: Uint8Array;
+  /** The large collection for VT_LARGE, else null. */
+  readonly large: LargeCollection | null;
+}
+
 export interface MemoryStats {
   /** Bytes the dataset occupies: live records (slot-rounded) + large extents + index tables. */
   usedMemory: number;
@@ -88,4 +153,16 @@ export interface Keyspace {
   activeExpireCycle(budgetMs: number): number;
 
   memoryStats(): MemoryStats;
+
+  // -- collections (the type layer, engine/types/, programs against these) --
+  /** The stored value of a key (lazy expiry applies), or null when missing. */
+  lookupValue(db: number, key: Uint8Array): StoredValue | null;
+  /** Creates or replaces a key with a small-form record (vt = VT_SET_INTSET …). expireAt as setString (KEEP_TTL keeps). */
+  putBlob(db: number, key: Uint8Array, vt: number, blob: Uint8Array, expireAt: number): void;
+  /**
+   * Creates or replaces a key with an empty large collection of `kind` (the old value, if any, is
+   * freed; a large one lazily). The caller fills it before the command returns: an empty
+   * collection must never stay in the keyspace (delete the key instead).
+   */
+  createLarge(db: number, key: Uint8Array, kind: CollectionKind, expireAt: number): LargeCollection;
 }

@@ -17,15 +17,20 @@ import { Errors, StoreError } from '../errors.js';
 import { Arena } from './arena.js';
 import { CowBarrier, type BeginOptions, type SnapshotShared } from './barrier.js';
 import { Dict } from './dict.js';
+import { Collection, type ElementStore } from './collections.js';
 import { hashBytes } from './hash.js';
 import {
   EXPIRE_BYTES, LARGE_HEADER_BYTES, META_HAS_EXPIRE, META_TYPE_MASK, PAGE_LARGE_CONT, PAGE_LARGE_HEAD,
   PAGE_SLAB, RECORD_HEADER, REF_OFFSET_MASK, REF_SEGMENT_SHIFT, R_EXPSLOT, R_EXP_HI, R_EXP_LO, R_HASH, R_KLEN,
-  R_META, R_NEXT, R_VLEN, SLAB_FIXED_HEADER_WORDS, VT_STRING, buildSizeClasses, keyOffset, metaWord, putRdbLen,
+  R_META, R_NEXT, R_VLEN, SLAB_FIXED_HEADER_WORDS, VT_ELEMENT, VT_HASH_LISTPACK, VT_LARGE, VT_LIST_LISTPACK,
+  VT_SET_INTSET, VT_STRING, VT_ZSET_LISTPACK, buildSizeClasses, keyOffset, metaWord, putRdbLen,
   recordBytes, slabHeaderBytes, typeOffset, valueOffset,
   slotsPerPage,
 } from './layout.js';
-import { KEEP_TTL, NO_EXPIRE, type Keyspace, type MemoryStats, type ValueType } from './api.js';
+import {
+  KEEP_TTL, NO_EXPIRE, type CollectionKind, type Keyspace, type LargeCollection, type MemoryStats, type StoredValue,
+  type ValueType,
+} from './api.js';
 
 export interface KeyspaceOptions {
   pageSize?: number;
@@ -41,9 +46,29 @@ export interface SnapshotJob {
   dbSizes: number[];
   expiresSizes: number[];
   keys: number;
+  /** Large collections live at snapshot start: their elements are written under their keys. */
+  collections: SnapshotCollection[];
+  /** The physical db number of the element pages (collections.ts). */
+  elementDomain: number;
 }
 
-const TYPE_NAMES: ValueType[] = ['string'];
+/** A large collection as of snapshot start (the serializer assembles it from element records). */
+export interface SnapshotCollection {
+  id: number;
+  kind: CollectionKind;
+  /** Element records to expect (list: nodes). */
+  count: number;
+}
+
+/** TYPE names of the small forms (VT_LARGE asks its collection). */
+const SMALL_TYPE_NAME = new Map<number, ValueType>([
+  [VT_STRING, 'string'], [VT_SET_INTSET, 'set'], [VT_HASH_LISTPACK, 'hash'], [VT_ZSET_LISTPACK, 'zset'],
+  [VT_LIST_LISTPACK, 'list'],
+]);
+
+/** Elements the cron's lazy free releases per pass (about 1 ms of work). */
+const LAZYFREE_BATCH = 4096;
+const EMPTY = new Uint8Array(0);
 
 class DbState {
   readonly dict: Dict;
@@ -76,6 +101,13 @@ export class SharedKeyspace implements Keyspace {
   private liveRecordBytes = 0;
   private slotBytes = 0;
   private largeBytes = 0;
+  /** Large collections by id, the element domain's allocation state, and pending lazy frees. */
+  private readonly colls = new Map<number, Collection>();
+  private nextCollId = 1;
+  private readonly elemDomain: DbState;
+  private readonly elemStore: ElementStore;
+  private readonly zombies: Collection[] = [];
+  private readonly idBuf: Buffer = Buffer.alloc(4);
 
   constructor(opts: KeyspaceOptions = {}) {
     const pageSize = opts.pageSize ?? 4096;
@@ -95,9 +127,17 @@ export class SharedKeyspace implements Keyspace {
     }
     this.slotsOf = this.classes.map((s) => slotsPerPage(pageSize, s));
     this.partial = [];
-    for (let i = 0; i < this.databases * this.classes.length; i++) this.partial.push([]);
+    for (let i = 0; i < (this.databases + 1) * this.classes.length; i++) this.partial.push([]);
     const access = { u32: this.arena.u32, u8: this.arena.u8 };
     for (let i = 0; i < this.databases; i++) this.dbs.push(new DbState(i, new Dict(access)));
+    this.elemDomain = new DbState(this.databases, new Dict(access));
+    this.elemStore = {
+      u32: this.arena.u32,
+      u8: this.arena.u8,
+      writeElement: (hash, field, id, payload, prefix) => this.writeElement(hash, field, id, payload, prefix),
+      rewritePayload: (ref, payload, prefix) => this.rewritePayload(ref, payload, prefix),
+      freeElement: (ref) => this.freeElement(ref),
+    };
   }
 
   get pageSize(): number { return this.arena.pageSize; }
@@ -317,6 +357,94 @@ export class SharedKeyspace implements Keyspace {
     this.liveRecordBytes += recordBytes(key.length, value.length, hasExp);
   }
 
+  /**
+   * Element records (collections.ts): key = field, value = u32 collection id + [f64 prefix] +
+   * payload, in the element domain's pages. Written in the record's RDB-like form so the page
+   * serializer can read them like any record.
+   */
+  private writeElement(hash: number, field: Uint8Array, id: number, payload: Uint8Array, prefix: Float64Array | null): number {
+    const vlen = 4 + (prefix !== null ? 8 : 0) + payload.length;
+    const size = recordBytes(field.length, vlen, false);
+    const ref = this.allocRecord(this.elemDomain, size);
+    this.touchRange(ref, size);
+    const u32 = this.u32(ref);
+    const w = this.w(ref);
+    u32[w + R_NEXT] = 0;
+    u32[w + R_HASH] = hash;
+    u32[w + R_EXPSLOT] = 0;
+    u32[w + R_KLEN] = field.length;
+    u32[w + R_VLEN] = vlen;
+    u32[w + R_META] = VT_ELEMENT;
+    const u8 = this.u8(ref);
+    let off = ((ref & REF_OFFSET_MASK) << 3) + RECORD_HEADER;
+    u8[off++] = VT_ELEMENT;
+    off = putRdbLen(u8, off, field.length);
+    u8.set(field, off);
+    off += field.length;
+    this.putElementValue(u8, off, vlen, id, payload, prefix);
+    this.liveRecordBytes += size;
+    return ref;
+  }
+
+  private putElementValue(u8: Uint8Array, off: number, vlen: number, id: number, payload: Uint8Array, prefix: Float64Array | null): void {
+    off = putRdbLen(u8, off, vlen);
+    u8[off] = id & 0xff; u8[off + 1] = (id >>> 8) & 0xff; u8[off + 2] = (id >>> 16) & 0xff; u8[off + 3] = id >>> 24;
+    off += 4;
+    if (prefix !== null) {
+      u8.set(new Uint8Array(prefix.buffer, prefix.byteOffset, 8), off);
+      off += 8;
+    }
+    u8.set(payload, off);
+  }
+
+  private rewritePayload(ref: number, payload: Uint8Array, prefix: Float64Array | null): boolean {
+    const u32 = this.u32(ref);
+    const w = this.w(ref);
+    const klen = u32[w + R_KLEN];
+    const oldVlen = u32[w + R_VLEN];
+    const vlen = 4 + (prefix !== null ? 8 : 0) + payload.length;
+    const size = recordBytes(klen, vlen, false);
+    if (size > this.capacityOf(ref)) return false;
+    this.touchRange(ref, size);
+    const u8 = this.u8(ref);
+    const base = (ref & REF_OFFSET_MASK) << 3;
+    const valOff = base + valueOffset(false, klen, oldVlen);
+    const id = u8[valOff] | (u8[valOff + 1] << 8) | (u8[valOff + 2] << 16) | (u8[valOff + 3] << 24);
+    this.liveRecordBytes += size - recordBytes(klen, oldVlen, false);
+    u32[w + R_VLEN] = vlen;
+    this.putElementValue(u8, base + keyOffset(false, klen) + klen, vlen, id >>> 0, payload, prefix);
+    return true;
+  }
+
+  private freeElement(ref: number): void {
+    const u32 = this.u32(ref);
+    const w = this.w(ref);
+    this.liveRecordBytes -= recordBytes(u32[w + R_KLEN], u32[w + R_VLEN], false);
+    this.freeRecord(ref);
+  }
+
+  /** The collection a VT_LARGE record names. */
+  private collOf(ref: number): Collection {
+    const v = this.valueView(ref);
+    const id = (v[0] | (v[1] << 8) | (v[2] << 16) | (v[3] << 24)) >>> 0;
+    const c = this.colls.get(id);
+    if (c === undefined) throw new StoreError('EINTERNAL', `large collection ${id} is not registered`);
+    return c;
+  }
+
+  /** A large collection leaves the keyspace: its elements are freed lazily by the cron. */
+  private dropLarge(ref: number): void {
+    const c = this.collOf(ref);
+    this.colls.delete(c.id);
+    this.zombies.push(c);
+  }
+
+  private typeName(ref: number): ValueType {
+    const vt = this.metaOf(ref) & META_TYPE_MASK;
+    if (vt === VT_LARGE) return this.collOf(ref).kind;
+    return SMALL_TYPE_NAME.get(vt) ?? 'string';
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Lookup with lazy expiry
   // ---------------------------------------------------------------------------------------------
@@ -345,7 +473,8 @@ export class SharedKeyspace implements Keyspace {
     if (this.onExpired !== null) this.onExpired(dbIndex, key);
   }
 
-  private deleteRecord(d: DbState, ref: number): void {
+  private deleteRecord(d: DbState, ref: number, keepCollection = false): void {
+    if (!keepCollection && (this.metaOf(ref) & META_TYPE_MASK) === VT_LARGE) this.dropLarge(ref);
     d.dict.remove(ref);
     if ((this.metaOf(ref) & META_HAS_EXPIRE) !== 0) this.dropExpireSlot(d, ref);
     const u32 = this.u32(ref);
@@ -374,7 +503,7 @@ export class SharedKeyspace implements Keyspace {
 
   typeOf(db: number, key: Uint8Array): ValueType | null {
     const ref = this.lookup(this.db(db), db, key);
-    return ref === 0 ? null : TYPE_NAMES[this.metaOf(ref) & META_TYPE_MASK];
+    return ref === 0 ? null : this.typeName(ref);
   }
 
   exists(db: number, key: Uint8Array): boolean {
@@ -392,6 +521,58 @@ export class SharedKeyspace implements Keyspace {
     this.store(db, key, VT_STRING, value, expireAt);
   }
 
+  lookupValue(db: number, key: Uint8Array): StoredValue | null {
+    const ref = this.lookup(this.db(db), db, key);
+    if (ref === 0) return null;
+    const vt = this.metaOf(ref) & META_TYPE_MASK;
+    if (vt === VT_LARGE) return { vt, blob: EMPTY, large: this.collOf(ref) };
+    return { vt, blob: this.valueView(ref), large: null };
+  }
+
+  putBlob(db: number, key: Uint8Array, vt: number, blob: Uint8Array, expireAt: number): void {
+    if (vt === VT_LARGE || vt === VT_ELEMENT) throw new StoreError('EINTERNAL', `putBlob: type ${vt} is not a small form`);
+    this.store(db, key, vt, blob, expireAt);
+  }
+
+  createLarge(db: number, key: Uint8Array, kind: CollectionKind, expireAt: number): LargeCollection {
+    const c = this.newCollection(kind);
+    this.store(db, key, VT_LARGE, this.idBytes(c.id), expireAt);
+    return c;
+  }
+
+  private newCollection(kind: CollectionKind): Collection {
+    let id = this.nextCollId;
+    while (id === 0 || this.colls.has(id)) id = (id + 1) >>> 0;
+    this.nextCollId = (id + 1) >>> 0;
+    const c = new Collection(id, kind, this.elemStore);
+    this.colls.set(id, c);
+    return c;
+  }
+
+  private idBytes(id: number): Buffer {
+    this.idBuf.writeUInt32LE(id, 0);
+    return this.idBuf;
+  }
+
+  /** COPY of a large collection: every element record duplicated (O(N), as Redis's COPY). */
+  private cloneCollection(src: Collection): Collection {
+    const c = this.newCollection(src.kind);
+    if (src.kind === 'list') {
+      const nodes: Array<[number, Buffer]> = [];
+      src.forEach((ref) => nodes.push([src.nodeLabel(ref), Buffer.from(src.nodeListpack(ref))]));
+      nodes.sort((a, b) => a[0] - b[0]);
+      for (const [label, lp] of nodes) c.insertNode(label, lp);
+      c.elements = src.elements;
+      c.aux = null; // the type layer rebuilds its node order from the labels
+    } else {
+      const refs: number[] = [];
+      src.forEach((ref) => refs.push(ref));
+      for (const ref of refs) c.insert(Buffer.from(src.field(ref)), Buffer.from(src.payload(ref)));
+      c.aux = null; // zset: the order index is rebuilt by the type layer on first use
+    }
+    return c;
+  }
+
   /**
    * Creates or replaces a record. An existing record is rewritten in place when the new one fits
    * its slot (one barrier touch, no index change); otherwise a new record takes its chain position.
@@ -405,6 +586,7 @@ export class SharedKeyspace implements Keyspace {
       old = 0;
     }
     if (expireAt === KEEP_TTL) expireAt = old !== 0 ? this.expireOf(old) : NO_EXPIRE;
+    if (old !== 0 && (this.metaOf(old) & META_TYPE_MASK) === VT_LARGE) this.dropLarge(old);
     const hasExp = expireAt !== NO_EXPIRE;
     const size = recordBytes(key.length, value.length, hasExp);
     if (old === 0) {
@@ -512,6 +694,7 @@ export class SharedKeyspace implements Keyspace {
     const refs: number[] = [];
     d.dict.forEach((ref) => refs.push(ref));
     for (const ref of refs) {
+      if ((this.metaOf(ref) & META_TYPE_MASK) === VT_LARGE) this.dropLarge(ref);
       const u32 = this.u32(ref);
       const w = this.w(ref);
       this.liveRecordBytes -= recordBytes(u32[w + R_KLEN], u32[w + R_VLEN], (u32[w + R_META] & META_HAS_EXPIRE) !== 0);
@@ -550,11 +733,13 @@ export class SharedKeyspace implements Keyspace {
     const existing = this.lookup(dd, dstDb, dst);
     if (existing === ref) return true;
     if (existing !== 0 && !replace) return false;
-    const value = Buffer.from(this.valueView(ref));
+    let value: Uint8Array = Buffer.from(this.valueView(ref));
     const type = this.metaOf(ref) & META_TYPE_MASK;
     const exp = this.expireOf(ref);
     const dstKey = Buffer.from(dst);
-    if (removeSrc) this.deleteRecord(ds, ref);
+    // RENAME/MOVE hand the same collection to the new key; COPY clones it (O(N), as Redis).
+    if (type === VT_LARGE && !removeSrc) value = Buffer.from(this.idBytes(this.cloneCollection(this.collOf(ref)).id));
+    if (removeSrc) this.deleteRecord(ds, ref, true);
     if (existing !== 0) this.deleteRecord(dd, existing);
     this.store(dstDb, dstKey, type, value, exp);
     return true;
@@ -571,7 +756,7 @@ export class SharedKeyspace implements Keyspace {
     for (const ref of refs) {
       const meta = this.metaOf(ref);
       if ((meta & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= this.clock()) continue;
-      visit(this.keyView(ref), TYPE_NAMES[meta & META_TYPE_MASK]);
+      visit(this.keyView(ref), this.typeName(ref));
     }
     return c;
   }
@@ -581,7 +766,7 @@ export class SharedKeyspace implements Keyspace {
     this.db(db).dict.forEach((ref) => {
       const meta = this.metaOf(ref);
       if ((meta & META_HAS_EXPIRE) !== 0 && this.expireOf(ref) <= now) return;
-      visit(this.keyView(ref), TYPE_NAMES[meta & META_TYPE_MASK]);
+      visit(this.keyView(ref), this.typeName(ref));
     });
   }
 
@@ -625,17 +810,40 @@ export class SharedKeyspace implements Keyspace {
     return expired;
   }
 
-  /** Cron work: incremental rehash (~1 ms per db that needs it) and shrinking sparse tables. */
+  /**
+   * Cron work: incremental rehash (~1 ms per db that needs it), shrinking sparse tables, and the
+   * lazy free of deleted large collections (a batch of elements per pass, Redis's lazyfree role).
+   */
   cron(rehashMs: number): void {
     for (const d of this.dbs) {
       d.dict.maybeShrink();
       if (d.dict.isRehashing) d.dict.rehashFor(rehashMs);
     }
+    for (const c of this.colls.values()) if (c.dict !== null && (c.dict.isRehashing || c.dict.used * 10 < c.dict.t0.length)) c.maintain(0.1);
+    this.lazyFree(LAZYFREE_BATCH);
+  }
+
+  /** Frees up to `budget` elements of deleted collections; returns how many remain queued. */
+  lazyFree(budget: number): number {
+    while (budget > 0 && this.zombies.length > 0) {
+      const c = this.zombies[0];
+      budget -= c.freeSome(budget);
+      if (c.count === 0) this.zombies.shift();
+    }
+    return this.lazyfreePending;
+  }
+
+  /** Elements of deleted collections not yet freed (INFO lazyfree_pending_objects). */
+  get lazyfreePending(): number {
+    let left = 0;
+    for (const c of this.zombies) left += c.count;
+    return left;
   }
 
   memoryStats(): MemoryStats {
     let indexBytes = 0;
     for (const d of this.dbs) indexBytes += d.dict.indexBytes + d.expires.length * 8;
+    for (const c of this.colls.values()) indexBytes += c.indexBytes;
     const a = this.arena;
     const arenaBytes = a.pageCount * a.pageSize;
     const usedMemory = this.slotBytes + this.largeBytes + indexBytes;
@@ -668,7 +876,9 @@ export class SharedKeyspace implements Keyspace {
       expiresSizes.push(this.dbs[i].expires.length);
       keys += this.dbs[i].dict.used;
     }
-    return { logicalDb, dbSizes, expiresSizes, keys };
+    const collections: SnapshotCollection[] = [];
+    for (const c of this.colls.values()) collections.push({ id: c.id, kind: c.kind, count: c.count });
+    return { logicalDb, dbSizes, expiresSizes, keys, collections, elementDomain: this.databases };
   }
 
   /** Starts a copy-on-write epoch and describes it for the snapshot worker. */

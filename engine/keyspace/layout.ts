@@ -94,8 +94,29 @@ export function valueOffset(hasExpire: boolean, klen: number, vlen: number): num
   return keyOffset(hasExpire, klen) + klen + rdbLenSize(vlen);
 }
 
-/** Value type codes stored in a record's meta (in-memory encodings, not RDB type codes). */
+/**
+ * Stored forms of a value: the record's type byte. Small collections are one record holding
+ * Redis's compact encoding (the RDB value bytes, so snapshots copy them unchanged); large ones are
+ * a header record plus one element record per field/member (per listpack node for lists).
+ */
 export const VT_STRING = 0;
+/** Small set of integers: value = Redis intset bytes (RDB type 11). */
+export const VT_SET_INTSET = 11;
+/** Small hash: value = listpack of field, value, field, value … (RDB type 16). */
+export const VT_HASH_LISTPACK = 16;
+/** Small sorted set: value = listpack of member, score, … in score order (RDB type 17). */
+export const VT_ZSET_LISTPACK = 17;
+/** Small list: value = one listpack node (written to RDB as a one-node quicklist, type 18). */
+export const VT_LIST_LISTPACK = 0x40;
+/** A large collection's key record; its elements live in LargeCollection element records. */
+export const VT_LARGE = 0x41;
+/**
+ * An element record of a large collection (lives in the element pages, see ELEMENT_DOMAIN): key =
+ * field/member (empty for list nodes), value = u32 LE collection id, then the payload (hash: value;
+ * set: nothing; zset: f64 LE score; list node: f64 LE label, then the node's listpack).
+ */
+export const VT_ELEMENT = 0x42;
+
 
 export const MIN_PAGE_SIZE = 256;
 export const MAX_PAGE_SIZE = 2 * 1024 * 1024;

@@ -9,7 +9,7 @@
  * trivially: a key present for the whole scan is returned exactly once.
  */
 import { KEEP_TTL, NO_EXPIRE } from '../../engine/keyspace/api.js';
-import type { Keyspace, MemoryStats, ValueType } from '../../engine/keyspace/api.js';
+import type { CollectionKind, Keyspace, LargeCollection, MemoryStats, StoredValue, ValueType } from '../../engine/keyspace/api.js';
 import { Errors } from '../../engine/errors.js';
 
 interface Entry {
@@ -231,6 +231,19 @@ export class ModelKeyspace implements Keyspace {
       usedMemory: bytes, datasetBytes: bytes, arenaBytes: bytes, indexBytes: 0, cowBytes: 0,
       pageSize: 0, pages: 0, freePages: 0, fragmentationRatio: 1,
     };
+  }
+
+  // The model holds strings only: collection tests run on the shared keyspace (a string key still
+  // answers lookupValue, so type checks against it work).
+  lookupValue(db: number, key: Uint8Array): StoredValue | null {
+    const v = this.getString(db, key);
+    return v === null ? null : { vt: 0, blob: v, large: null };
+  }
+  putBlob(_db: number, _key: Uint8Array, _vt: number, _blob: Uint8Array, _expireAt: number): void {
+    throw new Error('the model keyspace does not hold collections');
+  }
+  createLarge(_db: number, _key: Uint8Array, _kind: CollectionKind, _expireAt: number): LargeCollection {
+    throw new Error('the model keyspace does not hold collections');
   }
 }
 

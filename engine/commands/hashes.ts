@@ -1,0 +1,7 @@
+/**
+ * The hashes command family (issue 5). Rows are appended as the family is built.
+ */
+import type { EngineLike } from './engine-like.js';
+import type { CommandSpec } from './types.js';
+
+export const hashesCommands: readonly CommandSpec<EngineLike>[] = [];
