@@ -42,7 +42,12 @@ export interface LargeCollection {
   readonly count: number;
   /** Lists: total elements, maintained by the type layer (LLEN). Unused by keyed kinds. */
   elements: number;
-  /** Free slot for the type layer's derived, main-thread-only index (zset order, list node order). */
+  /**
+   * Free slot for the type layer's derived, main-thread-only index (zset order, list node order).
+   * The keyspace sets it to null when it creates the collection itself (COPY clones elements and
+   * nodes, the RDB loader may too): the type layer must then rebuild it from the elements (lists:
+   * forEach + sort nodes by nodeLabel; zsets: forEach + payload scores).
+   */
   aux: unknown;
 
   // -- keyed kinds (hash, set, zset) --
