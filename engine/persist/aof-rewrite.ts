@@ -15,12 +15,20 @@ import { SnapshotWalker, type RecordSink, type WalkJob, type WalkStats } from '.
 import { writeRdbFile, type RdbWriteOptions, type RdbWriteResult } from './rdb-file.js';
 import { encodeRespCommand, putRespCommand, respCommandSize } from './aof-ring.js';
 import { lzfDecompress } from './lzf.js';
+import { decodeRdbValue } from './rdb-reader.js';
+import { formatDouble } from '../server/resp-writer.js';
 
 const AUTOSYNC_BYTES = 4 * 1024 * 1024;
 const OUT_BYTES = 1024 * 1024;
 const SET = Buffer.from('SET');
 const SELECT = Buffer.from('SELECT');
 const PEXPIREAT = Buffer.from('PEXPIREAT');
+const RPUSH = Buffer.from('RPUSH');
+const SADD = Buffer.from('SADD');
+const ZADD = Buffer.from('ZADD');
+const HMSET = Buffer.from('HMSET');
+/** Redis's AOF_REWRITE_ITEMS_PER_CMD: elements per RPUSH/SADD/ZADD/HMSET in a rewritten AOF. */
+const ITEMS_PER_CMD = 64;
 
 export interface RespBaseOptions {
   path: string;
@@ -131,6 +139,30 @@ class RespFileSink implements RecordSink {
       const value = readString();
       this.stringKeyValue(key, value);
     }
+  }
+
+  /**
+   * A collection, written the way Redis's rewrite writes one: RPUSH / SADD / ZADD (score member) /
+   * HMSET with up to 64 elements per command, then PEXPIREAT when it has a TTL.
+   */
+  collection(rdbType: number, key: Uint8Array, value: Uint8Array): void {
+    const v = decodeRdbValue(rdbType, value, 'snapshot collection');
+    const expire = this.pendingExpire;
+    this.pendingExpire = -1;
+    if (v === null) return;
+    const batch = (cmd: Buffer, items: Uint8Array[], per: number): void => {
+      for (let i = 0; i < items.length; i += ITEMS_PER_CMD * per) {
+        this.command([cmd, key, ...items.slice(i, i + ITEMS_PER_CMD * per)]);
+      }
+    };
+    switch (v.type) {
+      case 'list': batch(RPUSH, v.items, 1); break;
+      case 'set': batch(SADD, v.members, 1); break;
+      case 'zset': batch(ZADD, v.entries.flatMap((e) => [Buffer.from(formatDouble(e.score), 'latin1'), e.member]), 2); break;
+      case 'hash': batch(HMSET, v.entries.flatMap(([f, val]) => [f, val]), 2); break;
+      case 'string': this.stringKeyValue(key, v.value); return;
+    }
+    if (expire >= 0) this.command([PEXPIREAT, key, Buffer.from(String(expire), 'latin1')]);
   }
 
   stringKeyValue(key: Uint8Array, value: Uint8Array): void {

@@ -1032,11 +1032,11 @@ export class AofPersistence {
           ['used-mem', String(this.host.keyspace.memoryStats().usedMemory)], ['aof-base', '1'],
         ],
       };
-      return { format: 'rdb', job: { shared: job.shared, logicalDb: job.logicalDb, dbSizes: job.dbSizes, expiresSizes: job.expiresSizes }, rdb };
+      return { format: 'rdb', job: { shared: job.shared, logicalDb: job.logicalDb, dbSizes: job.dbSizes, expiresSizes: job.expiresSizes, collections: job.collections, elementDomain: job.elementDomain }, rdb };
     }
     return {
       format: 'resp',
-      job: { shared: job.shared, logicalDb: job.logicalDb, dbSizes: job.dbSizes, expiresSizes: job.expiresSizes },
+      job: { shared: job.shared, logicalDb: job.logicalDb, dbSizes: job.dbSizes, expiresSizes: job.expiresSizes, collections: job.collections, elementDomain: job.elementDomain },
       resp: { path, incrementalFsync: cfg.getBool('aof-rewrite-incremental-fsync'), timestamp: cfg.getBool('aof-timestamp-enabled') },
     };
   }

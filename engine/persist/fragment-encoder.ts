@@ -24,6 +24,9 @@ export function makeFragmentEncoder(map: () => DbMap): PageEncoder {
   let ser: PageSerializer | null = null;
   return (u8: Uint8Array, u32: Uint32Array, base: number): Uint8Array | null => {
     if (ser === null) ser = new PageSerializer(map(), enc as RecordSink, { switchDbs: false, passthrough: true, compression: false });
+    // Collections are assembled by the worker from several pages (snapshot-walker.ts): a page
+    // holding any goes to a shadow slot instead, even past the budget.
+    if (!ser.stringsOnly(u32, base)) return null;
     pos = 8;
     ser.keys = 0;
     ser.slab(u8, u32, base);

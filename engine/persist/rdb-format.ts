@@ -397,6 +397,13 @@ export class RdbEncoder {
     this.buf[this.pos++] = code;
   }
 
+  /** A collection record from the snapshot serializer: type, key, value already RDB-encoded. */
+  collection(rdbType: number, key: Uint8Array, value: Uint8Array): void {
+    this.type(rdbType);
+    this.stringObject(key);
+    this.rawBytes(value);
+  }
+
   /** An opcode byte (RDB_OPCODE.*). */
   opcode(code: number): void {
     this.ensure(1);

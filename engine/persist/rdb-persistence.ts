@@ -180,7 +180,7 @@ export class RdbPersistence {
     this.bgsaveStart = Date.now();
     this.scheduled = false;
     this.log('notice', `Background saving started by pid ${process.pid}`);
-    const task: SnapshotTask = { job: { shared: job.shared, logicalDb: job.logicalDb, dbSizes: job.dbSizes, expiresSizes: job.expiresSizes }, opts: this.writeOptions(temp) };
+    const task: SnapshotTask = { job: { shared: job.shared, logicalDb: job.logicalDb, dbSizes: job.dbSizes, expiresSizes: job.expiresSizes, collections: job.collections, elementDomain: job.elementDomain }, opts: this.writeOptions(temp) };
     const run = (this.getPool().run(task) as Promise<RdbWriteResult>).then(
       (res) => {
         const b = this.keyspace.barrier.stats;

@@ -104,6 +104,17 @@ export function readRdb(
   return new RdbParser(bytes, fileName, visitor, options.verifyChecksum ?? true).run();
 }
 
+/**
+ * Decodes one value in its RDB encoding (the bytes after a record's type byte and key), e.g. a
+ * collection the snapshot serializer assembled, for consumers that need elements rather than RDB
+ * (the AOF rewrite without a preamble). Returns null for an empty collection.
+ * @throws CorruptFileError naming `label` and the offset inside `bytes`.
+ */
+export function decodeRdbValue(type: number, bytes: Uint8Array, label: string): RdbValue | null {
+  const p = new RdbParser(bytes, label, { key() { /* unused */ } }, false);
+  return p.valueOnly(type);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Internal representation of ziplist / listpack entries
 // ---------------------------------------------------------------------------------------------
@@ -494,6 +505,14 @@ class RdbParser {
   }
 
   /** Decode the value of type `t` (already checked by checkType). Returns null for an empty collection. */
+  /** decodeRdbValue's entry point: the whole buffer is one value of type t. */
+  valueOnly(t: number): RdbValue | null {
+    this.version = RDB_VERSION;
+    const v = this.readObject(t);
+    if (this.pos !== this.end) this.fail(this.pos, `${this.end - this.pos} bytes after the value`);
+    return v;
+  }
+
   private readObject(t: number): RdbValue | null {
     switch (t) {
       case RDB_TYPE.LIST:

@@ -22,9 +22,11 @@ import {
 } from '../keyspace/barrier.js';
 import {
   LARGE_HEADER_BYTES, META_HAS_EXPIRE, META_TYPE_MASK, PAGE_FREE, PAGE_LARGE_CONT, PAGE_LARGE_HEAD, PAGE_SLAB,
-  R_EXP_HI, R_EXP_LO, R_KLEN, R_META, R_VLEN, SEGMENT_BYTES, SLAB_FIXED_HEADER_WORDS, VT_STRING, keyOffset, rdbStart,
+  R_EXP_HI, R_EXP_LO, R_KLEN, R_META, R_VLEN, SEGMENT_BYTES, SLAB_FIXED_HEADER_WORDS, VT_ELEMENT, VT_HASH_LISTPACK,
+  VT_LARGE, VT_LIST_LISTPACK, VT_SET_INTSET, VT_STRING, VT_ZSET_LISTPACK, keyOffset, putRdbLen, rdbLenSize, rdbStart,
   slabHeaderBytes, valueOffset,
 } from '../keyspace/layout.js';
+import type { CollectionKind } from '../keyspace/api.js';
 import { ForklessError } from '../errors.js';
 import { SabRing } from '../sab/ring.js';
 
@@ -38,6 +40,11 @@ export interface RecordSink {
   stringKeyValueAt(keySrc: Uint8Array, keyOff: number, keyLen: number, valSrc: Uint8Array, valOff: number, valLen: number): void;
   /** Already-encoded record bytes (a main-thread fragment). */
   rawBytes(src: Uint8Array, off?: number, len?: number): void;
+  /**
+   * A collection key: its RDB type byte and its value in that type's RDB encoding (after any
+   * expireMs). The RDB encoder writes it as is; other sinks decode it (decodeRdbValue).
+   */
+  collection(rdbType: number, key: Uint8Array, value: Uint8Array): void;
 }
 
 /** How physical page dbs map to logical ones at snapshot start, and the RESIZEDB hints. */
@@ -45,6 +52,9 @@ export interface DbMap {
   logicalDb: number[];
   dbSizes: number[];
   expiresSizes: number[];
+  /** Large collections live at snapshot start, and the element pages' physical db (keyspace.ts). */
+  collections?: ReadonlyArray<{ id: number; kind: CollectionKind; count: number }>;
+  elementDomain?: number;
 }
 
 export interface WalkJob extends DbMap {
@@ -137,6 +147,7 @@ export class SnapshotWalker {
     }
     // Every page is DONE, so every fragment the main thread encoded is already in the ring.
     this.drainFragments();
+    this.serializer.finish();
     this.stats.keys = this.serializer.keys;
     return this.stats;
   }
@@ -312,16 +323,19 @@ export class PageSerializer {
   }
 
   record(phys: number, buf: Uint8Array, u32: Uint32Array, off: number): void {
-    if (this.switchDbs) this.switchDb(this.job.logicalDb[phys]);
     const w = off >> 2;
     const meta = u32[w + R_META];
     const klen = u32[w + R_KLEN];
     const vlen = u32[w + R_VLEN];
     const hasExp = (meta & META_HAS_EXPIRE) !== 0;
     const type = meta & META_TYPE_MASK;
-    if (type !== VT_STRING) throw new ForklessError('ETYPE', `snapshot: unknown value type ${type}`);
     const k = off + keyOffset(hasExp, klen);
     const v = off + valueOffset(hasExp, klen, vlen);
+    if (type !== VT_STRING) {
+      this.collectionRecord(phys, type, buf, u32, w, k, klen, v, vlen, hasExp);
+      return;
+    }
+    if (this.switchDbs) this.switchDb(this.job.logicalDb[phys]);
     if (this.passthrough && (!this.compression || (klen <= 20 && vlen <= 20)) &&
         !mayBeInt(buf, k, klen) && !mayBeInt(buf, v, vlen)) {
       const start = off + rdbStart(hasExp);
@@ -331,5 +345,176 @@ export class PageSerializer {
       this.sink.stringKeyValueAt(buf, k, klen, buf, v, vlen);
     }
     this.keys++;
+  }
+
+  // -- collections -------------------------------------------------------------------------------
+
+  private groups: Map<number, CollectionGroup> | null = null;
+
+  private group(id: number): CollectionGroup | undefined {
+    if (this.groups === null) {
+      this.groups = new Map();
+      for (const c of this.job.collections ?? []) this.groups.set(c.id, new CollectionGroup(c.kind, c.count));
+    }
+    return this.groups.get(id);
+  }
+
+  /**
+   * Small forms are written at once (their stored bytes are already the RDB value). A large
+   * collection arrives in pieces — its key record in a db page, its elements in element pages, in
+   * any order — so pieces gather per collection id until the key and every element counted at
+   * snapshot start are in, then it is written whole. Elements of collections that were already
+   * deleted at snapshot start (awaiting lazy free) have no group and are skipped.
+   */
+  private collectionRecord(phys: number, type: number, buf: Uint8Array, u32: Uint32Array, w: number,
+    k: number, klen: number, v: number, vlen: number, hasExp: boolean): void {
+    const expire = hasExp ? u32[w + R_EXP_HI] * 0x100000000 + u32[w + R_EXP_LO] : -1;
+    if (type === VT_ELEMENT) {
+      const id = (buf[v] | (buf[v + 1] << 8) | (buf[v + 2] << 16) | (buf[v + 3] << 24)) >>> 0;
+      const g = this.group(id);
+      if (g === undefined) return;
+      g.add(buf, k, klen, v + 4, vlen - 4);
+      if (g.complete()) this.emitGroup(id, g);
+      return;
+    }
+    const db = this.job.logicalDb[phys];
+    const key = buf.subarray(k, k + klen);
+    if (type === VT_LARGE) {
+      const id = (buf[v] | (buf[v + 1] << 8) | (buf[v + 2] << 16) | (buf[v + 3] << 24)) >>> 0;
+      const g = this.group(id);
+      if (g === undefined) throw new ForklessError('ESNAPSHOT', `snapshot: key of collection ${id} without a registered collection`);
+      g.header = { db, key: Uint8Array.from(key), expire };
+      if (g.complete()) this.emitGroup(id, g);
+      return;
+    }
+    if (this.switchDbs) this.switchDb(db);
+    if (expire >= 0) this.sink.expireMs(expire);
+    const lenStart = v - rdbLenSize(vlen);
+    if (type === VT_SET_INTSET || type === VT_HASH_LISTPACK || type === VT_ZSET_LISTPACK) {
+      this.sink.collection(type, key, buf.subarray(lenStart, v + vlen));
+    } else if (type === VT_LIST_LISTPACK) {
+      // A one-node quicklist: node count 1, container PACKED (2), the listpack as a string.
+      const val = new Uint8Array(2 + (v + vlen - lenStart));
+      val[0] = 1;
+      val[1] = 2;
+      val.set(buf.subarray(lenStart, v + vlen), 2);
+      this.sink.collection(RDB_LIST_QUICKLIST_2, key, val);
+    } else {
+      throw new ForklessError('ETYPE', `snapshot: unknown value type ${type}`);
+    }
+    this.keys++;
+  }
+
+  private emitGroup(id: number, g: CollectionGroup): void {
+    const h = g.header!;
+    if (this.switchDbs) this.switchDb(h.db);
+    if (h.expire >= 0) this.sink.expireMs(h.expire);
+    this.sink.collection(g.rdbType, h.key, g.value());
+    this.groups!.delete(id);
+    this.keys++;
+  }
+
+  /** End of the walk: every collection live at snapshot start must have been written. */
+  finish(): void {
+    if (this.groups === null) this.group(0);
+    for (const [id, g] of this.groups!) {
+      throw new ForklessError('ESNAPSHOT', `snapshot: collection ${id} incomplete (${g.got} of ${g.count} elements, key ${g.header !== null ? 'seen' : 'missing'})`);
+    }
+  }
+
+  /** True when every live record of the slab page at `base` is a string (fragment encoding handles only those). */
+  stringsOnly(u32: Uint32Array, base: number): boolean {
+    const hw = base >> 2;
+    if (((u32[hw] >>> 8) & 0xff) === this.job.elementDomain) return false;
+    const slotSize = u32[hw + 1];
+    const nslots = u32[hw + 2];
+    const first = base + slabHeaderBytes(nslots);
+    for (let wi = 0; wi * 32 < nslots; wi++) {
+      let bits = u32[hw + SLAB_FIXED_HEADER_WORDS + wi];
+      while (bits !== 0) {
+        const bit = 31 - Math.clz32(bits & -bits);
+        bits &= bits - 1;
+        if ((u32[((first + (wi * 32 + bit) * slotSize) >> 2) + R_META] & META_TYPE_MASK) !== VT_STRING) return false;
+      }
+    }
+    return true;
+  }
+}
+
+const RDB_LIST_QUICKLIST_2 = 18;
+/** RDB types large collections are written as: plain hash, plain set, zset with binary scores, quicklist 2. */
+const LARGE_RDB_TYPE: Record<CollectionKind, number> = { hash: 4, set: 2, zset: 5, list: RDB_LIST_QUICKLIST_2 };
+
+/** One large collection being assembled from its records (see collectionRecord). */
+class CollectionGroup {
+  header: { db: number; key: Uint8Array; expire: number } | null = null;
+  got = 0;
+  readonly rdbType: number;
+  private buf = new Uint8Array(256);
+  private pos = 0;
+  /** Lists: nodes with their labels, sorted when written. */
+  private readonly nodes: Array<{ label: number; bytes: Uint8Array }> = [];
+
+  constructor(readonly kind: CollectionKind, readonly count: number) {
+    this.rdbType = LARGE_RDB_TYPE[kind];
+    this.reserve(5);
+    this.pos = 5; // room for the element count, written at the end
+  }
+
+  complete(): boolean { return this.header !== null && this.got === this.count; }
+
+  private reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    bigger.set(this.buf.subarray(0, this.pos));
+    this.buf = bigger;
+  }
+
+  private str(src: Uint8Array, off: number, len: number): void {
+    this.reserve(5 + len);
+    this.pos = putRdbLen(this.buf, this.pos, len);
+    this.buf.set(src.subarray(off, off + len), this.pos);
+    this.pos += len;
+  }
+
+  /** One element record: field at k, payload (after the collection id) at p. */
+  add(src: Uint8Array, k: number, klen: number, p: number, plen: number): void {
+    this.got++;
+    switch (this.kind) {
+      case 'hash': this.str(src, k, klen); this.str(src, p, plen); break;
+      case 'set': this.str(src, k, klen); break;
+      case 'zset':
+        this.str(src, k, klen);
+        this.reserve(8);
+        this.buf.set(src.subarray(p, p + 8), this.pos);
+        this.pos += 8;
+        break;
+      case 'list': {
+        const label = new DataView(src.buffer, src.byteOffset + p, 8).getFloat64(0, true);
+        const lplen = plen - 8;
+        const bytes = new Uint8Array(1 + rdbLenSize(lplen) + lplen);
+        bytes[0] = 2; // container PACKED
+        const o = putRdbLen(bytes, 1, lplen);
+        bytes.set(src.subarray(p + 8, p + plen), o);
+        this.nodes.push({ label, bytes });
+        break;
+      }
+    }
+  }
+
+  /** The RDB value: element count, then the elements. */
+  value(): Uint8Array {
+    if (this.kind === 'list') {
+      this.nodes.sort((a, b) => a.label - b.label);
+      for (const n of this.nodes) {
+        this.reserve(n.bytes.length);
+        this.buf.set(n.bytes, this.pos);
+        this.pos += n.bytes.length;
+      }
+    }
+    const lenBytes = rdbLenSize(this.count);
+    const start = 5 - lenBytes;
+    putRdbLen(this.buf, start, this.count);
+    return this.buf.subarray(start, this.pos);
   }
 }
