@@ -85,7 +85,8 @@ test('deleting a large collection frees its elements lazily, from the cron, in b
   assert.is(ks.exists(0, b('s')), false);
   assert.is(ks.lazyfreePending, 10000);
   ks.lazyFree(4000);
-  assert.is(ks.lazyfreePending, 6000);
+  // Whole hash chains are freed at a time, so a batch may overshoot by a chain.
+  assert.ok(ks.lazyfreePending <= 6000 && ks.lazyfreePending >= 5990, String(ks.lazyfreePending));
   ks.lazyFree(100000);
   assert.is(ks.lazyfreePending, 0);
   assert.ok(ks.memoryStats().usedMemory <= before + 64, `${ks.memoryStats().usedMemory} vs ${before}`);

@@ -109,8 +109,12 @@ export class Collection implements LargeCollection {
   }
 
   remove(ref: number): void {
-    this.dict!.remove(ref);
+    const d = this.dict!;
+    d.remove(ref);
     this.store.freeElement(ref);
+    // Shrink here rather than from the cron (Redis shrinks collection tables on delete too): the
+    // cron would have to visit every collection.
+    if ((d.used & 63) === 0) d.maybeShrink();
   }
 
   forEach(visit: (ref: number) => void): void {
@@ -121,13 +125,6 @@ export class Collection implements LargeCollection {
   scanStep(cursor: number, out: number[]): number { return this.dict!.scanStep(cursor, out); }
 
   randomRef(): number { return this.dict!.randomRef(); }
-
-  /** Cron: shrink a sparse index and advance a pending rehash (about `ms`). */
-  maintain(ms: number): void {
-    if (this.dict === null) return;
-    this.dict.maybeShrink();
-    if (this.dict.isRehashing) this.dict.rehashFor(ms);
-  }
 
   get indexBytes(): number { return this.dict !== null ? this.dict.indexBytes : this.nodes!.size * 8; }
 

@@ -819,7 +819,6 @@ export class SharedKeyspace implements Keyspace {
       d.dict.maybeShrink();
       if (d.dict.isRehashing) d.dict.rehashFor(rehashMs);
     }
-    for (const c of this.colls.values()) if (c.dict !== null && (c.dict.isRehashing || c.dict.used * 10 < c.dict.t0.length)) c.maintain(0.1);
     this.lazyFree(LAZYFREE_BATCH);
   }
 
