@@ -10,8 +10,9 @@ import { runEmbedded } from './embedded.js';
 import { runBgsave } from './bgsave.js';
 import { runRdbLoad } from './rdb-load.js';
 import { runServer } from './redis-benchmark.js';
+import { runCollections } from './collections.js';
 
-const suites: Record<string, () => Promise<string>> = { embedded: runEmbedded, bgsave: runBgsave, 'rdb-load': runRdbLoad, server: () => runServer() };
+const suites: Record<string, () => Promise<string>> = { embedded: runEmbedded, bgsave: runBgsave, 'rdb-load': runRdbLoad, server: () => runServer(), collections: runCollections };
 const wanted = process.argv.slice(2).filter((a) => a in suites);
 const names = wanted.length ? wanted : Object.keys(suites);
 const parts: string[] = [`# forkless benchmarks — ${new Date().toISOString()}`, '', `Machine: ${process.platform} ${process.arch}, Node ${process.version}.`, ''];
