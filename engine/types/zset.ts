@@ -55,7 +55,7 @@ const TWO_62 = 4611686018427387904;
 /**
  * The bytes Redis 7.0 writes into a listpack for a score: the integer's decimal text when the
  * score is integral within [-2^62, 2^62] (lpEncode then stores it as a listpack integer), else
- * "%.17g". Checked against redis-server 7.0.15: 1e17 → integer, 2^62+2048 → "4.6116860184273889e+18".
+ * "%.17g". Checked against redis-server 7.0.15: 1e17 → integer, 2^62+1024 → "4.6116860184273889e+18".
  */
 export function listpackScoreText(d: number): Buffer {
   if (Number.isInteger(d) && d >= -TWO_62 && d <= TWO_62) {
