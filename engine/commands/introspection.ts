@@ -25,7 +25,10 @@ import { helpReply, subcommandSyntaxError } from './pubsub.js';
 import { MapReply, OK, SetReply, type CommandContext, type CommandFlag, type CommandSpec, type Reply } from './types.js';
 import { RdbEncoder } from '../persist/rdb-format.js';
 import { readRdb } from '../persist/rdb-reader.js';
-import { NO_EXPIRE } from '../keyspace/api.js';
+import { collectionLimits, storeRdbValue } from '../persist/rdb-load.js';
+import {
+  NO_EXPIRE, VT_HASH_LISTPACK, VT_LIST_LISTPACK, VT_SET_INTSET, VT_STRING, VT_ZSET_LISTPACK, type LargeCollection, type StoredValue,
+} from '../keyspace/api.js';
 import type { Engine } from '../engine.js';
 
 type Ctx = CommandContext<Engine>;
@@ -356,6 +359,15 @@ function encodingAt(ctx: Ctx, key: Uint8Array, v: Uint8Array): Encoding {
   return ctx.engine.flow.encodings.encodingOf(ctx.client.db, key, v);
 }
 
+/** A key's value for OBJECT/MEMORY/DEBUG: the string bytes (copied), or the stored collection. */
+type KeyValue = { readonly str: Buffer; readonly sv: null } | { readonly str: null; readonly sv: StoredValue };
+
+function valueAt(ctx: Ctx, key: Buffer): KeyValue | null {
+  const sv = ctx.engine.keyspace.lookupValue(ctx.client.db, key);
+  if (sv === null) return null;
+  return sv.vt === VT_STRING ? { str: Buffer.from(sv.blob), sv: null } : { str: null, sv };
+}
+
 /** The string value at a key, or null; other types answer WRONGTYPE through getString. */
 function stringAt(ctx: Ctx, key: Buffer): Buffer | null {
   const v = ctx.engine.keyspace.getString(ctx.client.db, key);
@@ -363,13 +375,16 @@ function stringAt(ctx: Ctx, key: Buffer): Buffer | null {
 }
 
 function objectEncoding(ctx: Ctx, argv: Buffer[]): Reply {
-  const v = stringAt(ctx, argv[2]!);
-  return v === null ? null : bulk(encodingAt(ctx, argv[2]!, v));
+  const v = valueAt(ctx, argv[2]!);
+  if (v === null) return null;
+  return bulk(v.str !== null ? encodingAt(ctx, argv[2]!, v.str) : collectionEncoding(v.sv));
 }
 
+/** Collections are never shared objects: refcount 1, as Redis answers for any non-shared value. */
 function objectRefcount(ctx: Ctx, argv: Buffer[]): Reply {
-  const v = stringAt(ctx, argv[2]!);
-  return v === null ? null : refcountOf(ctx.engine, v, encodingAt(ctx, argv[2]!, v));
+  const v = valueAt(ctx, argv[2]!);
+  if (v === null) return null;
+  return v.str !== null ? refcountOf(ctx.engine, v.str, encodingAt(ctx, argv[2]!, v.str)) : 1;
 }
 
 const LFU_SELECTED = 'ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.';
@@ -378,17 +393,18 @@ const LFU_NOT_SELECTED = 'ERR An LFU maxmemory policy is not selected, access fr
 const LFU_INIT_VAL = 5;
 
 function objectIdletime(ctx: Ctx, argv: Buffer[]): Reply {
-  if (stringAt(ctx, argv[2]!) === null) return null;
+  if (valueAt(ctx, argv[2]!) === null) return null;
   if (ctx.engine.config.getString('maxmemory-policy').includes('lfu')) throw new ReplyError(LFU_SELECTED);
   return 0;
 }
 
 /** A shared integer object's counter is 0; any other value starts at LFU_INIT_VAL (no access tracking). */
 function objectFreq(ctx: Ctx, argv: Buffer[]): Reply {
-  const v = stringAt(ctx, argv[2]!);
+  const v = valueAt(ctx, argv[2]!);
   if (v === null) return null;
   if (!ctx.engine.config.getString('maxmemory-policy').includes('lfu')) throw new ReplyError(LFU_NOT_SELECTED);
-  return refcountOf(ctx.engine, v, encodingAt(ctx, argv[2]!, v)) === SHARED_REFCOUNT ? 0 : LFU_INIT_VAL;
+  if (v.str === null) return LFU_INIT_VAL;
+  return refcountOf(ctx.engine, v.str, encodingAt(ctx, argv[2]!, v.str)) === SHARED_REFCOUNT ? 0 : LFU_INIT_VAL;
 }
 
 const OBJECT_HELP = [
@@ -408,17 +424,124 @@ const OBJECT_HELP = [
 
 /** MEMORY USAGE key [SAMPLES count]. */
 function memoryUsageCommand(ctx: Ctx, argv: Buffer[]): Reply {
+  let samples = DEFAULT_SAMPLES;
   for (let j = 3; j < argv.length; j++) {
     if (isOpt(argv[j]!, 'samples') && j + 1 < argv.length) {
       const n = argInt64(argv[j + 1]!);
       if (n < 0) throw Errors.syntax();
+      samples = n === 0 ? Infinity : Number(n);
       j++;
     } else {
       throw Errors.syntax();
     }
   }
-  const v = stringAt(ctx, argv[2]!);
-  return v === null ? null : memoryUsage(argv[2]!, v, encodingAt(ctx, argv[2]!, v));
+  const v = valueAt(ctx, argv[2]!);
+  if (v === null) return null;
+  if (v.str !== null) return memoryUsage(argv[2]!, v.str, encodingAt(ctx, argv[2]!, v.str));
+  return collectionMemory(v.sv, samples) + sdsAlloc(argv[2]!.length, true) + DICT_ENTRY;
+}
+
+// ================================================================================================
+// OBJECT ENCODING and MEMORY USAGE of collections
+// ================================================================================================
+
+/**
+ * Redis 7.0's encoding names, from the stored form: the small forms are exactly Redis's compact
+ * encodings (listpack hash/zset, intset set) and a large collection is Redis's big one (hashtable,
+ * skiplist). Lists are "quicklist" whatever their size: 7.0 has no listpack-encoded list object.
+ */
+export function collectionEncoding(sv: StoredValue): string {
+  switch (sv.vt) {
+    case VT_HASH_LISTPACK:
+    case VT_ZSET_LISTPACK:
+      return 'listpack';
+    case VT_SET_INTSET:
+      return 'intset';
+    case VT_LIST_LISTPACK:
+      return 'quicklist';
+    default:
+      break;
+  }
+  const kind = sv.large?.kind;
+  if (kind === 'zset') return 'skiplist';
+  if (kind === 'list') return 'quicklist';
+  return 'hashtable';
+}
+
+/** OBJ_COMPUTE_SIZE_DEF_SAMPLES. */
+const DEFAULT_SAMPLES = 5;
+/** Sizes of Redis 7.0's structures on 64-bit builds (robj, quicklist, quicklistNode, dict, dictEntry, zset, zskiplist). */
+const ROBJ = 16, QUICKLIST = 40, QUICKLIST_NODE = 32, DICT = 56, DICT_ENTRY = 24, ZSET = 16, ZSKIPLIST = 32;
+/** The skiplist header node: 24 bytes + 32 levels of 16 bytes, in its jemalloc class. */
+const ZSL_HEADER = jemallocSize(24 + 32 * 16);
+/** A one-level skiplist node (three quarters of Redis's nodes; the level is random there). */
+const ZSL_NODE = jemallocSize(24 + 16);
+
+/** dictSlots of a Redis dict holding n entries after growing one insertion at a time (or sized by a load). */
+function dictSlots(n: number): number {
+  let size = 4;
+  while (size < n) size *= 2;
+  return size;
+}
+
+/** Up to `samples` element refs of a keyed collection: the first buckets, as Redis's dict iterator. */
+function sampleRefs(c: LargeCollection, samples: number): number[] {
+  if (samples >= c.count) {
+    const all: number[] = [];
+    c.forEach((ref) => all.push(ref));
+    return all;
+  }
+  const out: number[] = [];
+  let cursor = 0;
+  do {
+    cursor = c.scanStep(cursor, out);
+  } while (out.length < samples && cursor !== 0);
+  return out.slice(0, samples);
+}
+
+/**
+ * Why an estimate, and which: Redis's objectComputeSize sums the fixed structures and, for big
+ * encodings, the allocation sizes of `samples` elements (5 by default, all for SAMPLES 0), scaled
+ * by the element count. This applies the same formula to the same logical structure Redis would
+ * hold (jemalloc size classes, sds headers, dict tables sized to the next power of two, one-level
+ * skiplist nodes), not to forkless's own shared-memory layout, so the numbers compare with
+ * Redis's: exact for the compact encodings (listpack, intset, single-node lists), close for the
+ * rest (Redis's own answer depends on its sampled elements, skiplist levels and table history).
+ * Lists sample the first nodes in order.
+ */
+function collectionMemory(sv: StoredValue, samples: number): number {
+  switch (sv.vt) {
+    case VT_HASH_LISTPACK:
+    case VT_ZSET_LISTPACK:
+    case VT_SET_INTSET:
+      return ROBJ + jemallocSize(sv.blob.length);
+    case VT_LIST_LISTPACK:
+      return ROBJ + QUICKLIST + QUICKLIST_NODE + jemallocSize(sv.blob.length);
+    default:
+      break;
+  }
+  const c = sv.large!;
+  if (c.kind === 'list') {
+    const nodes: Array<[number, number]> = [];
+    c.forEach((ref) => nodes.push([c.nodeLabel(ref), ref]));
+    nodes.sort((a, b) => a[0] - b[0]);
+    const n = Math.max(1, Math.min(samples, nodes.length));
+    let ele = 0;
+    for (let i = 0; i < n && i < nodes.length; i++) ele += QUICKLIST_NODE + jemallocSize(c.nodeListpack(nodes[i]![1]).length);
+    return Math.floor(ROBJ + QUICKLIST + (ele / n) * nodes.length);
+  }
+  const refs = sampleRefs(c, samples);
+  let ele = 0;
+  for (const ref of refs) {
+    const f = sdsAlloc(c.field(ref).length, true);
+    if (c.kind === 'hash') ele += f + sdsAlloc(c.payload(ref).length, true) + DICT_ENTRY;
+    else if (c.kind === 'set') ele += f + DICT_ENTRY;
+    else ele += f + DICT_ENTRY + ZSL_NODE;
+  }
+  let size = ROBJ + DICT + 8 * dictSlots(c.count);
+  if (c.kind === 'zset') size += ZSET + ZSKIPLIST + ZSL_HEADER;
+  if (refs.length > 0) size += (ele / refs.length) * c.count;
+  return Math.floor(size);
 }
 
 const MEMORY_HELP = [
@@ -502,13 +625,13 @@ function debugReload(ctx: Ctx, argv: Buffer[]): Reply {
     ks.flushAll();
   }
   const now = Date.now();
+  const limits = collectionLimits(e.config);
   try {
     readRdb(bytes, file, {
       key: (db, key, value, expireMs) => {
-        if (value.type !== 'string') throw new ReplyError(`ERR key '${Buffer.from(key).toString()}' holds a ${value.type}, which forkless cannot store yet`);
         if (expireMs !== NO_EXPIRE && expireMs < now) return;
         if (!merge && ks.exists(db, key)) throw new ReplyError('ERR Error trying to load the RDB dump');
-        ks.setString(db, key, value.value, expireMs);
+        storeRdbValue(ks, db, key, value, expireMs, limits);
       },
     }, { verifyChecksum: true });
   } catch {

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { CorruptFileError, ForklessError } from '../errors.js';
 import type { SharedKeyspace } from '../keyspace/keyspace.js';
 import { readRdb } from './rdb-reader.js';
-import { UnsupportedTypeError } from './rdb-load.js';
+import { storeRdbValue } from './rdb-load.js';
 import { AofManifest, persistManifest } from './aof-manifest.js';
 import type { LogFn } from './rdb-persistence.js';
 
@@ -161,12 +161,11 @@ function loadRdbPart(host: AofLoadHost, bytes: Buffer, name: string, c: Counters
   let keys = 0;
   const res = readRdb(bytes, name, {
     key: (db, key, value, expireMs) => {
-      if (value.type !== 'string') throw new UnsupportedTypeError(name, key, value.type);
       if (db >= ks.databases) {
         throw new ForklessError('EDB', `${name}: FATAL: Data file was created with a Redis server configured to handle more than ${ks.databases} databases. Exiting`);
       }
       const before = ks.dbSize(db);
-      ks.setString(db, key, value.value, expireMs);
+      storeRdbValue(ks, db, key, value, expireMs);
       if (ks.dbSize(db) === before) {
         throw new ForklessError('EDUPKEY', `${name}: RDB has duplicated key '${Buffer.from(key).toString()}' in DB ${db}`);
       }

@@ -5,13 +5,25 @@
  *
  * As Redis on a master: keys whose expire time has passed are not loaded (counted as expired),
  * unless the file is an AOF base (`keepExpired`).
+ *
+ * Collections. The reader decodes every RDB encoding (plain, zipmap, ziplist, intset, listpack,
+ * quicklist v1/v2) into element arrays; storeRdbValue hands them to the type layer's builders
+ * (loadHash, loadSet, loadZset, loadList), which choose the encoding as Redis 7.0's loader does
+ * from the configured thresholds. One approximation: the reader does not report the source
+ * encoding, and Redis keeps a listpack/ziplist hash or zset whose count fits even when one of its
+ * elements is longer than the *-max-listpack-value threshold (it checks only counts for those
+ * encodings); here such a value becomes a hashtable/skiplist. A file written by Redis under the
+ * same thresholds never holds such a listpack (the write path would already have converted it).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { CorruptFileError, ForklessError, PersistenceIOError } from '../errors.js';
 import { Crc64 } from './crc64.js';
 import type { SharedKeyspace } from '../keyspace/keyspace.js';
-import { NO_EXPIRE } from '../keyspace/api.js';
+import { NO_EXPIRE, type Keyspace } from '../keyspace/api.js';
 import { readRdb, type RdbValue } from './rdb-reader.js';
+import { DEFAULT_HASH_LIMITS, loadHash, type HashLimits } from '../types/hash.js';
+import { DEFAULT_SET_LIMITS, loadSet, type SetLimits } from '../types/set.js';
+import { DEFAULT_ZSET_LIMITS, loadZset, type ZsetLimits } from '../types/zset.js';
 
 export interface LoadResult {
   keysLoaded: number;
@@ -19,9 +31,59 @@ export interface LoadResult {
   aux: Map<string, string>;
 }
 
+/** The encoding thresholds the builders apply (the hash-/set-/zset-max-* directives). */
+export interface CollectionLimits {
+  hash: HashLimits;
+  set: SetLimits;
+  zset: ZsetLimits;
+  /** list-max-listpack-size (negative: a node byte size class, positive: entries per node). */
+  listMaxListpackSize: number;
+}
+
+export const DEFAULT_COLLECTION_LIMITS: CollectionLimits = {
+  hash: DEFAULT_HASH_LIMITS, set: DEFAULT_SET_LIMITS, zset: DEFAULT_ZSET_LIMITS, listMaxListpackSize: -2,
+};
+
+/** The thresholds from a config that has Redis's directive names (the engine's Config). */
+export function collectionLimits(cfg: { getInt(name: string): number }): CollectionLimits {
+  return {
+    hash: { maxListpackEntries: cfg.getInt('hash-max-listpack-entries'), maxListpackValue: cfg.getInt('hash-max-listpack-value') },
+    set: { maxIntsetEntries: cfg.getInt('set-max-intset-entries') },
+    zset: { maxListpackEntries: cfg.getInt('zset-max-listpack-entries'), maxListpackValue: cfg.getInt('zset-max-listpack-value') },
+    listMaxListpackSize: cfg.getInt('list-max-listpack-size'),
+  };
+}
+
 export interface LoadOptions {
   /** Drop keys already expired (a master loading a dump). */
   masterDropsExpired: boolean;
+  /** Encoding thresholds for loaded collections; Redis's defaults when absent. */
+  limits?: CollectionLimits;
+}
+
+/**
+ * Stores one decoded RDB value under `key` (replacing what is there), strings as they are and
+ * collections through the type layer's builders. The value's byte views may alias the file
+ * buffer: every builder copies what it stores. Shared by the RDB loader, the AOF loader's RDB
+ * preamble and DEBUG RELOAD, so the three agree on encodings.
+ */
+export function storeRdbValue(ks: Keyspace, db: number, key: Uint8Array, value: RdbValue, expireMs: number, limits: CollectionLimits = DEFAULT_COLLECTION_LIMITS): void {
+  switch (value.type) {
+    case 'string':
+      ks.setString(db, key, value.value, expireMs);
+      return;
+    case 'hash':
+      loadHash(ks, db, key, value.entries, expireMs, limits.hash);
+      return;
+    case 'set':
+      loadSet(ks, db, key, value.members, expireMs, limits.set);
+      return;
+    case 'zset':
+      loadZset(ks, db, key, value.entries.map((e) => [e.member, e.score] as const), expireMs, limits.zset);
+      return;
+    case 'list':
+      throw new UnsupportedTypeError('RDB', key, 'list');
+  }
 }
 
 /**
@@ -40,6 +102,7 @@ export class UnsupportedTypeError extends ForklessError {
 export function loadRdbBytes(bytes: Uint8Array, file: string, ks: SharedKeyspace, opts: LoadOptions, verifyChecksum = true): LoadResult & { endOffset: number; checksum: string } {
   const res: LoadResult = { keysLoaded: 0, keysExpired: 0, aux: new Map() };
   const now = Date.now();
+  const limits = opts.limits ?? DEFAULT_COLLECTION_LIMITS;
   let currentDb = 0;
   try {
     const r = readRdb(bytes, file, {
@@ -52,13 +115,12 @@ export function loadRdbBytes(bytes: Uint8Array, file: string, ks: SharedKeyspace
       },
       resizeDb: (dbSize) => { ks.reserve(currentDb, dbSize); },
       key: (db: number, key: Uint8Array, value: RdbValue, expireMs: number) => {
-        if (value.type !== 'string') throw new UnsupportedTypeError(file, key, value.type);
         if (opts.masterDropsExpired && expireMs !== NO_EXPIRE && expireMs < now) {
           res.keysExpired++;
           return;
         }
         const before = ks.dbSize(db);
-        ks.setString(db, key, value.value, expireMs);
+        storeRdbValue(ks, db, key, value, expireMs, limits);
         if (ks.dbSize(db) === before) {
           throw new ForklessError('EDUPKEY', `${file}: RDB has duplicated key '${Buffer.from(key).toString()}' in DB ${db}`);
         }
