@@ -516,7 +516,7 @@ function zmpopCommand(ctx: Ctx, argv: Buffer[]): Reply {
 
 /**
  * ZRANDMEMBER key [count [WITHSCORES]]: a positive count returns distinct members (all of them,
- * in order, when count >= size), a negative one allows repeats. Which members come back is
+ * highest score first, when count >= size), a negative one allows repeats. Which members come back is
  * random, as in Redis; the shapes and the count rules are exact.
  */
 function zrandmemberCommand(ctx: Ctx, argv: Buffer[]): Reply {
@@ -546,7 +546,8 @@ function zrandmemberCommand(ctx: Ctx, argv: Buffer[]): Reply {
       const count = l < 0 ? -l : 1;
       for (let i = 0; i < count; i++) out.push(h.random()!);
     } else if (l >= size) {
-      out.push(...h.slice(0, size - 1));
+      // the whole set, as Redis's zset iterator walks it: from the highest score down
+      out.push(...h.slice(0, size - 1).reverse());
     } else {
       // Distinct random ranks (partial Fisher-Yates over rank numbers), in a random order.
       const picked = new Map<number, number>();
