@@ -209,7 +209,7 @@ function genStep(g: Gen): Step {
       if (g.chance(0.4)) opts.push(c('match'), g.pick(['*', 'm*', 'a?', '*1*', '[ab]*']));
       if (g.chance(0.3)) opts.push(c('count'), g.pick(['1', '5', '100', '0', 'x']));
       if (g.chance(0.05)) opts.push('foo');
-      return { argv: [c('zscan'), g.pick(['z1', 'z2', 'big', 'lex', 'nokey', 'str']), g.chance(0.95) ? '0' : g.pick(['x', '-1']), ...opts], compare: 'scan' };
+      return { argv: [c('zscan'), g.pick(['z1', 'z2', 'big', 'lex', 'nokey', 'str']), g.chance(0.95) ? '0' : g.pick(['x', ' 0', '0x']), ...opts], compare: 'scan' };
     }],
     [1, () => ({ argv: [c('sadd'), g.pick(['set1', 'iset']), ...(g.pick([['1', '2', '3'], ['a', 'm1', 'b'], ['10', 'c']]))], compare: 'exact' })],
     [1, () => ({ argv: [c('set'), 'str', 'v'], compare: 'exact' })],
