@@ -158,6 +158,23 @@ test('ZIndex: build() from sorted input, then drain from both ends keeps invaria
   idx.verify();
 });
 
+test('ZIndex: ascending and descending loads fill leaves (edge splits) and keep invariants', () => {
+  for (const dir of [1, -1]) {
+    const fields = new Map<number, Buffer>();
+    const idx = new ZIndex({ field: (r) => fields.get(r)! });
+    const n = 40000;
+    for (let i = 0; i < n; i++) {
+      const m = Buffer.from(`e${i}`);
+      fields.set(i + 1, m);
+      idx.insert(dir * i, i + 1, m);
+    }
+    idx.verify();
+    assert.is(idx.rank(dir === 1 ? 0 : -(n - 1), Buffer.from(dir === 1 ? 'e0' : `e${n - 1}`)), 0);
+    // full leaves: about 12 bytes per element, far from the 24 of half-full ones
+    assert.ok(idx.memoryBytes() / n < 16, `bytes/element ${idx.memoryBytes() / n}`);
+  }
+});
+
 // ================================================================================================
 // Score text
 // ================================================================================================

@@ -70,6 +70,8 @@ export interface ZCursor {
 
 export class ZIndex {
   private root: Node = new ZLeaf();
+  /** Set by a leaf split: 1 = it was an append at the end, -1 = a prepend at the start, 0 = inside. */
+  private edge = 0;
 
   constructor(private readonly src: MemberSource) {}
 
@@ -193,7 +195,12 @@ export class ZIndex {
         return null;
       }
       const right = new ZLeaf();
-      const half = LEAF_CAP >> 1;
+      // Appending at the very end (or prepending at the very start) splits unevenly, so ascending
+      // or descending loads leave full leaves instead of half-empty ones.
+      const append = pos === LEAF_CAP && node.next === null;
+      const prepend = pos === 0 && node.prev === null;
+      this.edge = append ? 1 : prepend ? -1 : 0;
+      const half = append ? LEAF_CAP : prepend ? 0 : LEAF_CAP >> 1;
       right.refs.set(node.refs.subarray(half, LEAF_CAP));
       right.scores.set(node.scores.subarray(half, LEAF_CAP));
       right.n = LEAF_CAP - half;
@@ -202,7 +209,7 @@ export class ZIndex {
       if (right.next !== null) right.next.prev = right;
       right.prev = node;
       node.next = right;
-      if (pos <= half) ZIndex.leafInsertAt(node, pos, ref, score);
+      if (pos < half || (pos === half && !append)) ZIndex.leafInsertAt(node, pos, ref, score);
       else ZIndex.leafInsertAt(right, pos - half, ref, score);
       return right;
     }
@@ -217,7 +224,7 @@ export class ZIndex {
     if (node.n <= INNER_CAP) return null;
     // Split the overflowing inner node in two halves.
     const right = new ZInner();
-    const half = node.n >> 1;
+    const half = this.edge === 1 && i + 2 === node.n ? node.n - 1 : this.edge === -1 && i === 0 ? 1 : node.n >> 1;
     const moved = node.n - half;
     right.kids.push(...node.kids.splice(half, moved));
     right.counts.set(node.counts.subarray(half, node.n));
@@ -416,6 +423,24 @@ export class ZIndex {
       if (!visit(c.leaf.refs[c.i]!, c.leaf.scores[c.i]!)) return;
       ZIndex.step(c, reverse);
     }
+  }
+
+  /**
+   * Approximate bytes this index holds on the JS heap (typed-array stores plus per-node object
+   * overhead), for memory accounting: ~12 bytes per element at full leaves. Walks the inner nodes
+   * only (O(N / LEAF_CAP)).
+   */
+  memoryBytes(): number {
+    const LEAF_BYTES = LEAF_CAP * 12 + 3 * 96;
+    const INNER_BYTES = (INNER_CAP + 1) * 20 + INNER_CAP * 8 + 5 * 96;
+    let total = 0;
+    const visit = (node: Node): void => {
+      if (node instanceof ZLeaf) { total += LEAF_BYTES; return; }
+      total += INNER_BYTES;
+      for (let j = 0; j < node.n; j++) visit(node.kids[j]!);
+    };
+    visit(this.root);
+    return total;
   }
 
   /** Checks every invariant (tests): order, counts, low keys, leaf chain. Throws on a violation. */

@@ -212,6 +212,11 @@ export function zsetIndex(coll: LargeCollection): ZIndex {
   return idx;
 }
 
+/** JS-heap bytes of a large zset's order index (0 when not built): for used_memory accounting. */
+export function zsetAuxBytes(coll: LargeCollection): number {
+  return coll.aux instanceof ZIndex ? coll.aux.memoryBytes() : 0;
+}
+
 // ================================================================================================
 // Ranges
 // ================================================================================================
