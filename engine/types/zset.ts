@@ -430,7 +430,7 @@ export class ZsetHandle {
     return out;
   }
 
-  /** The listpack score text of the element at `rank` as ZSCAN shows it (listpack form only). */
+  /** Member and stored score text of every element, as ZSCAN shows a listpack (listpack form only). */
   listpackPairs(): Array<[Buffer, Buffer]> {
     const out: Array<[Buffer, Buffer]> = [];
     const ms = this.members!;
