@@ -474,8 +474,16 @@ const DEFAULT_SAMPLES = 5;
 const ROBJ = 16, QUICKLIST = 40, QUICKLIST_NODE = 32, DICT = 56, DICT_ENTRY = 24, ZSET = 16, ZSKIPLIST = 32;
 /** The skiplist header node: 24 bytes + 32 levels of 16 bytes, in its jemalloc class. */
 const ZSL_HEADER = jemallocSize(24 + 32 * 16);
-/** A one-level skiplist node (three quarters of Redis's nodes; the level is random there). */
-const ZSL_NODE = jemallocSize(24 + 16);
+/**
+ * The expected allocation of a skiplist node: 24 bytes + 16 per level, the level drawn as Redis
+ * does (each further level with probability 1/4, at most 32). Redis measures its actual nodes, so
+ * its answer varies around this from key to key.
+ */
+const ZSL_NODE = ((): number => {
+  let sum = 0, p = 0.75;
+  for (let level = 1; level <= 32; level++, p *= 0.25) sum += (level === 32 ? p / 0.75 : p) * jemallocSize(24 + 16 * level);
+  return sum;
+})();
 
 /** dictSlots of a Redis dict holding n entries after growing one insertion at a time (or sized by a load). */
 function dictSlots(n: number): number {
@@ -503,10 +511,12 @@ function sampleRefs(c: LargeCollection, samples: number): number[] {
  * Why an estimate, and which: Redis's objectComputeSize sums the fixed structures and, for big
  * encodings, the allocation sizes of `samples` elements (5 by default, all for SAMPLES 0), scaled
  * by the element count. This applies the same formula to the same logical structure Redis would
- * hold (jemalloc size classes, sds headers, dict tables sized to the next power of two, one-level
- * skiplist nodes), not to forkless's own shared-memory layout, so the numbers compare with
- * Redis's: exact for the compact encodings (listpack, intset, single-node lists), close for the
- * rest (Redis's own answer depends on its sampled elements, skiplist levels and table history).
+ * hold (jemalloc size classes, sds headers, dict tables sized to the next power of two, skiplist
+ * nodes of the expected size), not to forkless's own shared-memory layout, so the numbers compare
+ * with Redis's: exact for the compact encodings (listpack, intset, single-node lists) and for
+ * hashtables of equally sized elements, close for the rest (Redis's own answer depends on which
+ * elements it samples, its nodes' random levels and whether a table is in mid-rehash, when both
+ * tables count).
  * Lists sample the first nodes in order.
  */
 function collectionMemory(sv: StoredValue, samples: number): number {
