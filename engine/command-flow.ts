@@ -31,6 +31,8 @@ import { PubSubRegistry } from './commands/pubsub.js';
 import { LatencyMonitor, SlowLog, monitorLine } from './commands/monitoring.js';
 import { EncodingHints } from './commands/introspection.js';
 import { argDbIndex, isOpt } from './commands/args.js';
+import { COMMAND_META } from './commands/command-meta.js';
+import { keysBySpecs } from './commands/command-info.js';
 import type { EngineClientInfo } from './server/engine-port.js';
 import type { Engine } from './engine.js';
 
@@ -412,6 +414,15 @@ export class CommandFlow {
       return [[dst, argv[2]!]];
     }
     const out: Array<[number, Buffer]> = [];
+    // Commands whose keys move (ZMPOP numkeys, ZUNIONSTORE dst numkeys, SORT … STORE) or whose
+    // legacy range includes read-only sources (ZRANGESTORE): the key specs say which arguments
+    // are keys the command may write (RW/OW/RM/INSERT/UPDATE/DELETE) — Redis touches only those.
+    const meta = COMMAND_META[top];
+    if (meta !== undefined && (meta.flags.includes('movablekeys') || meta.keySpecs.some((k) => k.flags.includes('RO')))) {
+      const found = keysBySpecs(meta, argv, spec.arity) ?? [];
+      for (const k of found) if (!k.flags.includes('RO')) out.push([db, argv[k.pos]!]);
+      return out;
+    }
     if (spec.firstKey <= 0) return out;
     const last = spec.lastKey >= 0 ? spec.lastKey : argv.length + spec.lastKey;
     const step = spec.step > 0 ? spec.step : 1;

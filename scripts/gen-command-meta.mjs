@@ -113,7 +113,7 @@ function meta(full) {
   if (flagSet.has('FAST')) acl.add('fast');
   if (flagSet.has('BLOCKING')) acl.add('blocking');
   if (!acl.has('fast')) acl.add('slow');
-  const m = { arity: v.arity, flags, acl: ACL_ORDER.filter((c) => acl.has(c)), tips: (v.command_tips ?? []).map((t) => t.toLowerCase()), keySpecs: specs, range, since: v.since, group: v.group };
+  const m = { arity: v.arity, flags, acl: ACL_ORDER.filter((c) => acl.has(c)), tips: (v.command_tips ?? []).map((t) => t.toLowerCase()), keySpecs: specs, range, since: v.since, group: v.group.replace(/_/g, '-') };
   const docFlags = (v.doc_flags ?? []).map((f) => f.toLowerCase());
   if (docFlags.length) m.docFlags = docFlags;
   if (v.deprecated_since) m.deprecatedSince = v.deprecated_since;
