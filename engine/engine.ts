@@ -9,6 +9,7 @@
  * The cron runs `hz` times a second on an unref'd timer: active expiry within a time budget,
  * incremental rehashing, save rules. It never keeps an embedded process alive.
  */
+import { zsetAuxBytes } from './types/zset.js';
 import { Config, type ConfigValue } from './config.js';
 import { ReplyError } from './errors.js';
 import { createKeyspace, type SharedKeyspace } from './keyspace/keyspace.js';
@@ -74,6 +75,7 @@ export class Engine implements EngineLike, ServerEnginePort {
     this.logger = new Logger(this.config);
     this.databases = this.config.getInt('databases');
     this.keyspace = createKeyspace({ pageSize: this.config.getInt('forkless-page-size'), databases: this.databases });
+    this.keyspace.auxBytes = zsetAuxBytes;
     this.keyspace.onExpired = (db, key) => this.propagateExpired(db, key);
     this.rdb = new RdbPersistence(this.keyspace, this.config, (lvl, msg) => this.log(lvl, msg));
     const table: CommandSpec<Engine>[] = recordEncodings(buildCommandTable<Engine>(

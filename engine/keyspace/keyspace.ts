@@ -87,6 +87,11 @@ export class SharedKeyspace implements Keyspace {
    */
   now = Date.now();
   onExpired: ((db: number, key: Buffer) => void) | null = null;
+  /**
+   * Bytes of a collection's main-thread derived index (the type layer's `aux`, e.g. a sorted set's
+   * order tree), counted in used_memory. Set by the engine; the keyspace does not know the types.
+   */
+  auxBytes: ((c: LargeCollection) => number) | null = null;
   expireDeletes = true;
 
   private readonly dbs: DbState[] = [];
@@ -842,7 +847,7 @@ export class SharedKeyspace implements Keyspace {
   memoryStats(): MemoryStats {
     let indexBytes = 0;
     for (const d of this.dbs) indexBytes += d.dict.indexBytes + d.expires.length * 8;
-    for (const c of this.colls.values()) indexBytes += c.indexBytes;
+    for (const c of this.colls.values()) indexBytes += c.indexBytes + (c.aux !== null && this.auxBytes !== null ? this.auxBytes(c) : 0);
     const a = this.arena;
     const arenaBytes = a.pageCount * a.pageSize;
     const usedMemory = this.slotBytes + this.largeBytes + indexBytes;
