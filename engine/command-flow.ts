@@ -283,6 +283,8 @@ export class CommandFlow {
       usec = r.usec;
       for (const p of r.propagated) execCtx.propagate(p.argv, p.db);
       if (dirty > 0) execCtx.dirty(dirty);
+      // A queued write may make keys ready for blocked clients; EXEC's unit serves them after it.
+      if (dirty > 0) e.blocking.noteWrite(client.db, argv);
       e.stats.totalCommands++;
     }
     if (pending !== null && dirty > 0 && !(reply instanceof ReplyError)) this.applyTouch(pending);

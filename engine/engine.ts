@@ -21,6 +21,7 @@ import { pubsubCommands } from './commands/pubsub.js';
 import { introspectionCommands, recordEncodings } from './commands/introspection.js';
 import { frontEndCommands } from './commands/front-end.js';
 import { CommandFlow } from './command-flow.js';
+import { BlockingRegistry } from './blocking.js';
 import type { ClientState, CommandSpec, Propagation, Reply } from './commands/types.js';
 import type { EngineLike } from './commands/engine-like.js';
 import { RdbPersistence } from './persist/rdb-persistence.js';
@@ -55,6 +56,8 @@ export class Engine implements EngineLike, ServerEnginePort {
   readonly stats: EngineStats = { totalCommands: 0, expiredKeys: 0, startTime: Date.now() };
   /** MULTI/WATCH, pub/sub, MONITOR, SLOWLOG: the checked command path (command-flow.ts). */
   readonly flow: CommandFlow;
+  /** Clients blocked in BLPOP, BLMOVE, BZPOPMIN … (blocking.ts); served after each unit. */
+  readonly blocking: BlockingRegistry;
   /** DEBUG SET-ACTIVE-EXPIRE: when false the cron leaves expired keys to lazy expiry. */
   activeExpireEnabled = true;
   server: ServerFrontEnd | null = null;
@@ -82,6 +85,18 @@ export class Engine implements EngineLike, ServerEnginePort {
       serverCommands, transactionCommands, pubsubCommands, introspectionCommands, frontEndCommands));
     this.dispatcher = new Dispatcher<Engine>(this, table);
     this.flow = new CommandFlow(this); // chains keyspace.onExpired, so it comes after that is set
+    this.blocking = new BlockingRegistry({
+      keyspace: this.keyspace,
+      databases: this.databases,
+      serveCommand: (client, argv, now) => this.dispatchUnit(client, argv, now).reply,
+      uncountCall: (argv) => {
+        const name = this.dispatcher.fullName(argv);
+        const st = name === null ? undefined : this.dispatcher.commandStats.get(name);
+        if (st !== undefined) st.calls--;
+        this.stats.totalCommands--;
+      },
+      canWait: (client) => this.server?.clientPeer(client.id) != null,
+    });
     this.aof = new AofPersistence({
       keyspace: this.keyspace, config: this.config, log: (lvl, msg) => this.log(lvl, msg),
       dispatcher: this.dispatcher, newClientState: () => this.newClientState(),
@@ -135,8 +150,8 @@ export class Engine implements EngineLike, ServerEnginePort {
   }
 
   // Per-client state hooks of the server port; the state lives in the command flow.
-  clientClosed(client: ClientState): void { this.flow.clientClosed(client); }
-  resetClient(client: ClientState): void { this.flow.resetClient(client); }
+  clientClosed(client: ClientState): void { this.blocking.clientClosed(client); this.flow.clientClosed(client); }
+  resetClient(client: ClientState): void { this.blocking.clientClosed(client); this.flow.resetClient(client); }
   clientInfo(client: ClientState): EngineClientInfo { return this.flow.clientInfo(client); }
   connectionCommandRan(client: ClientState, argv: Buffer[], reply: Reply, usec: number): void {
     this.flow.connectionCommandRan(client, argv, reply, usec);
@@ -190,6 +205,12 @@ export class Engine implements EngineLike, ServerEnginePort {
     }
     this.stats.totalCommands++;
     if (r.dirty > 0) this.rdb.dirty += r.dirty;
+    // Blocked clients (blocking.ts): keys this write touched may serve them, after the command
+    // itself, as Redis's handleClientsBlockedOnKeys. (EXEC's queued commands are noted by the flow.)
+    if (this.blocking.blockedClients > 0) {
+      if (r.dirty > 0) this.blocking.noteWrite(client.db, argv);
+      this.blocking.handleReady();
+    }
     if (this.expiredInCommand.length > 0) {
       this.propagateWithExpired(argv, r.propagated);
     } else if (r.propagated.length > 0 && this.listeners.length > 0) {

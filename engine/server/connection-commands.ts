@@ -414,8 +414,12 @@ function clientCommand(conn: Connection, argv: Buffer[]): Result {
         const why = lower(argv[3]!);
         if (why !== 'timeout' && why !== 'error') return err('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
       }
-      if (parseLongLong(argv[2]!, 0, argv[2]!.length) === null) return err('ERR value is not an integer or out of range');
-      return 0; // no client is ever blocked in the front end
+      const id = parseLongLong(argv[2]!, 0, argv[2]!.length);
+      if (id === null) return err('ERR value is not an integer or out of range');
+      // A client blocked in BLPOP & co. (engine/blocking.ts) is answered now: nil or an error.
+      const target = conn.server.connectionById(Number(id))?.blockedOn ?? null;
+      const how = argv.length === 4 && lower(argv[3]!) === 'error' ? 'error' : 'timeout';
+      return target !== null && target.unblock(how) ? 1 : 0;
     }
     default:
       return err(`ERR unknown subcommand '${text(argv[1]!)}'. Try CLIENT HELP.`);

@@ -40,6 +40,7 @@ import { ReplyBuffer } from './resp-writer.js';
 import type { RespServer } from './server.js';
 import type { EngineClientInfo } from './engine-port.js';
 import { classifyCommand, CMD_NONE, CMD_SECURITY, runConnectionCommand } from './connection-commands.js';
+import { BlockedReply } from '../blocking.js';
 
 /** Flush inside a chunk once this much output is pending (keeps a huge pipeline from ballooning). */
 const FLUSH_AT = 256 * 1024;
@@ -69,6 +70,12 @@ export class Connection {
   /** Processing stopped for another reason (CLIENT PAUSE, SHUTDOWN in progress). */
   held = false;
   private heldFor: 'pause' | 'shutdown' | null = null;
+  /**
+   * Blocked in BLPOP & co. (engine/blocking.ts): no input is processed until the engine delivers
+   * the command's reply through unblocked(). `blockedDrop`: CLIENT REPLY OFF/SKIP applied to it.
+   */
+  blockedOn: BlockedReply | null = null;
+  private blockedDrop = false;
   /** A command parsed but not run because of CLIENT PAUSE; it runs first on release. */
   private deferred: Buffer[] | null = null;
   /** Name of the last command (argv[0]) and its subcommand, for CLIENT LIST cmd=. */
@@ -142,7 +149,7 @@ export class Connection {
     this.server.counters.totalNetInputBytes += chunk.length;
     this.server.counters.totalReadsProcessed++;
     if (this.closeAfterReply || this.closed) return;
-    if (this.suspended || this.held || this.parser.hasInput || this.queued.length > 0) {
+    if (this.suspended || this.held || this.blockedOn !== null || this.parser.hasInput || this.queued.length > 0) {
       this.queued.push(chunk);
       return;
     }
@@ -225,7 +232,7 @@ export class Connection {
   private processLoop(): void {
     const p = this.parser;
     for (;;) {
-      if (this.held || this.closeAfterReply || this.closed) break;
+      if (this.held || this.blockedOn !== null || this.closeAfterReply || this.closed) break;
       if (this.deferred !== null) {
         const argv = this.deferred;
         if (this.server.pausedFor(argv, this.client)) {
@@ -319,7 +326,37 @@ export class Connection {
     } catch (err) {
       reply = this.server.unexpected(err, argv);
     }
+    if (reply instanceof BlockedReply) {
+      // The command waits for a key: its reply comes later (served, timeout, CLIENT UNBLOCK).
+      this.blockedOn = reply;
+      this.blockedDrop = this.replyOff || this.skipThis;
+      reply.attach((r) => this.unblocked(r));
+      return;
+    }
     this.sendReply(reply, argv);
+  }
+
+  /**
+   * The blocked command's reply. It may arrive from inside the engine (serving after another
+   * client's write), so processing of this client's pending input resumes a microtask later.
+   */
+  private unblocked(reply: Reply): void {
+    this.blockedOn = null;
+    if (this.closed) return;
+    if (!this.blockedDrop) {
+      const mark = this.out.mark();
+      try {
+        this.out.reply(reply, this.client.resp);
+      } catch (err) {
+        this.out.rollback(mark);
+        this.out.reply(this.server.unexpected(err, [Buffer.from('?')]), this.client.resp);
+      }
+    }
+    queueMicrotask(() => {
+      if (this.closed || this.blockedOn !== null) return;
+      if (this.held || this.suspended) this.flush();
+      else this.safely();
+    });
   }
 
   /**
@@ -562,6 +599,7 @@ export class Connection {
     if (info.sub + info.psub + info.ssub > 0) flags += 'P';
     if (multi !== null) flags += 'x';
     if (info.dirtyCas) flags += 'd';
+    if (this.blockedOn !== null) flags += 'b';
     if (this.closeAfterReply) flags += 'c';
     if (this.closeAsap) flags += 'A';
     if (this.isUnix) flags += 'U';
