@@ -516,7 +516,7 @@ export const listsCommands: readonly CommandSpec<EngineLike>[] = [
   row('blmove', 6, ['write', 'denyoom', 'noscript', 'blocking'], 1, 2, 1, '6.2.0', 'Pop an element from a list and push it onto another, or wait for one.', blmoveCommand),
   row('brpoplpush', 4, ['write', 'denyoom', 'noscript', 'blocking'], 1, 2, 1, '2.2.0', 'Pop the last element of a list and push it onto another, or wait for one.', brpoplpushCommand),
   row('blmpop', -5, ['write', 'blocking'], 0, 0, 0, '7.0.0', 'Pop elements from the first non-empty list among several, or wait for one.', blmpopCommand),
-  row('bzpopmin', -3, ['write', 'noscript', 'fast', 'blocking'], 1, -2, 1, '5.0.0', 'Pop the lowest-scored member of the first non-empty sorted set, or wait for one.', (c, a) => bzpopCommand(c, a, 'min'), 'sorted-set'),
-  row('bzpopmax', -3, ['write', 'noscript', 'fast', 'blocking'], 1, -2, 1, '5.0.0', 'Pop the highest-scored member of the first non-empty sorted set, or wait for one.', (c, a) => bzpopCommand(c, a, 'max'), 'sorted-set'),
+  row('bzpopmin', -3, ['write', 'noscript', 'blocking', 'fast'], 1, -2, 1, '5.0.0', 'Pop the lowest-scored member of the first non-empty sorted set, or wait for one.', (c, a) => bzpopCommand(c, a, 'min'), 'sorted-set'),
+  row('bzpopmax', -3, ['write', 'noscript', 'blocking', 'fast'], 1, -2, 1, '5.0.0', 'Pop the highest-scored member of the first non-empty sorted set, or wait for one.', (c, a) => bzpopCommand(c, a, 'max'), 'sorted-set'),
   row('bzmpop', -5, ['write', 'blocking'], 0, 0, 0, '7.0.0', 'Pop members from the first non-empty sorted set among several, or wait for one.', bzmpopCommand, 'sorted-set'),
 ];
