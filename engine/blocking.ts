@@ -118,6 +118,9 @@ export class BlockingRegistry {
 
   isBlocked(client: ClientState): boolean { return this.byClient.has(client); }
 
+  /** Keys were signalled and wait for handleReady() (never true while it runs). */
+  get hasReady(): boolean { return this.ready.length > 0 && !this.handling; }
+
   /**
    * While a blocked client is being served: the only key its command may pop from. Null when the
    * command runs normally.

@@ -205,17 +205,23 @@ export class Engine implements EngineLike, ServerEnginePort {
     }
     this.stats.totalCommands++;
     if (r.dirty > 0) this.rdb.dirty += r.dirty;
-    // Blocked clients (blocking.ts): keys this write touched may serve them, after the command
-    // itself, as Redis's handleClientsBlockedOnKeys. (EXEC's queued commands are noted by the flow.)
-    if (this.blocking.blockedClients > 0) {
-      if (r.dirty > 0) this.blocking.noteWrite(client.db, argv);
-      this.blocking.handleReady();
-    }
     if (this.expiredInCommand.length > 0) {
       this.propagateWithExpired(argv, r.propagated);
     } else if (r.propagated.length > 0 && this.listeners.length > 0) {
       const items = r.propagated.slice();
       for (const l of this.listeners) l(items);
+    }
+    // Blocked clients (blocking.ts): keys this write touched may serve them now, after the
+    // command and its propagation, as Redis's handleClientsBlockedOnKeys. Serving dispatches at
+    // this same depth, which reuses the dispatcher's result object: the caller gets a copy.
+    // (EXEC's queued commands are noted by the command flow.)
+    if (this.blocking.blockedClients > 0) {
+      if (r.dirty > 0) this.blocking.noteWrite(client.db, argv);
+      if (this.blocking.hasReady) {
+        const own: DispatchResult = { reply: r.reply, dirty: r.dirty, propagated: r.propagated.slice(), usec: r.usec };
+        this.blocking.handleReady();
+        return own;
+      }
     }
     return r;
   }
