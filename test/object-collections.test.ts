@@ -76,7 +76,7 @@ function dataset(withLists: boolean): { cmds: Arg[][]; keys: Array<[string, numb
   cmds.push(['ZADD', 'z:sorted', '2', 'b', '1', 'a'], ['SORT_RO', 'z:sorted', 'ALPHA']); keys.push(['z:sorted', 0.1]);
   if (withLists) {
     cmds.push(['RPUSH', 'l:small', 'a', 'b', '1', '2']); keys.push(['l:small', 0]);
-    cmds.push(many(['RPUSH', 'l:big'], 5000, (i) => [`element-${pad(i, 6)}`])); keys.push(['l:big', 0.05]);
+    cmds.push(many(['RPUSH', 'l:big'], 5000, (i) => [`element-${pad(i, 6)}`])); keys.push(['l:big', 0]);
   }
   return { cmds, keys };
 }

@@ -17,7 +17,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Reply } from '../engine/commands/types.js';
-import { sortWeight } from '../engine/commands/sort.js';
+import { sortGetKeys, sortWeight } from '../engine/commands/sort.js';
 import { ReplyError } from '../engine/errors.js';
 import { VT_LARGE, VT_ZSET_LISTPACK } from '../engine/keyspace/api.js';
 import { createKeyspace } from '../engine/keyspace/keyspace.js';
@@ -138,6 +138,42 @@ test('sorting a listpack sorted set converts it to a skiplist, even SORT_RO and 
   assert.is(errText(h.run('SORT', 'y')), "ERR One or more scores can't be converted into double");
   assert.is(ks.lookupValue(0, b('y'))!.vt, VT_LARGE);
   assert.equal(h.log.filter(([, c]) => c.startsWith('SORT')), []);
+});
+
+test('STORE: replaces any type without TTL, deletes on an empty result, dirty and propagation as received', () => {
+  const h = fresh();
+  h.run('SADD', 's', '3', '1', '2');
+  h.run('SET', 'dst', 'old', 'EX', '1000');
+  const r = h.exec('SORT', 's', 'DESC', 'STORE', 'dst');
+  assert.is(r.reply, 3);
+  assert.is(r.dirty, 3);
+  assert.equal(h.log.at(-1), [0, 'SORT s DESC STORE dst']);
+  assert.equal(strs(h.run('LRANGE', 'dst', '0', '-1')), ['3', '2', '1']);
+  assert.is(h.run('TTL', 'dst'), -1);
+  h.run('SET', 'o_1', 'one');
+  assert.is(h.run('SORT', 's', 'GET', 'o_*', 'GET', '#', 'STORE', 'dst'), 6);
+  assert.equal(strs(h.run('LRANGE', 'dst', '0', '-1')), ['one', '1', '', '2', '', '3']);
+  const before = h.log.length;
+  const e = h.exec('SORT', 'missing', 'STORE', 'dst');
+  assert.is(e.reply, 0);
+  assert.is(e.dirty, 1);
+  assert.is(h.run('EXISTS', 'dst'), 0);
+  assert.equal(h.log.slice(before), [[0, 'SORT missing STORE dst']]);
+  const n = h.exec('SORT', 'missing', 'STORE', 'dst');
+  assert.is(n.dirty, 0);
+  assert.equal(h.log.length, before + 1, 'nothing changed: not propagated');
+  assert.is(h.exec('SORT', 's', 'LIMIT', '0', '0', 'STORE', 's').reply, 0);
+  assert.is(h.run('EXISTS', 's'), 0, 'STORE onto the source with an empty result deletes it');
+});
+
+test('sortGetKeys: the key and the last STORE destination, options with arguments skipped', () => {
+  const k = (...a: string[]): number[] => sortGetKeys(['SORT', ...a].map(b));
+  assert.equal(k('s'), [1]);
+  assert.equal(k('s', 'STORE', 'd'), [1, 3]);
+  assert.equal(k('s', 'STORE', 'd', 'STORE', 'e'), [1, 5]);
+  assert.equal(k('s', 'GET', 'store', 'BY', 'store'), [1]);
+  assert.equal(k('s', 'LIMIT', 'store', 'x', 'STORE'), [1]);
+  assert.equal(k('s', 'store', 'limit', '1', '2'), [1, 3]);
 });
 
 // ================================================================================================

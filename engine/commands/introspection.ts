@@ -471,7 +471,7 @@ export function collectionEncoding(sv: StoredValue): string {
 /** OBJ_COMPUTE_SIZE_DEF_SAMPLES. */
 const DEFAULT_SAMPLES = 5;
 /** Sizes of Redis 7.0's structures on 64-bit builds (robj, quicklist, quicklistNode, dict, dictEntry, zset, zskiplist). */
-const ROBJ = 16, QUICKLIST = 40, QUICKLIST_NODE = 32, DICT = 56, DICT_ENTRY = 24, ZSET = 16, ZSKIPLIST = 32;
+const ROBJ = 16, QUICKLIST = 40, QUICKLIST_NODE = 40, DICT = 56, DICT_ENTRY = 24, ZSET = 16, ZSKIPLIST = 32;
 /** The skiplist header node: 24 bytes + 32 levels of 16 bytes, in its jemalloc class. */
 const ZSL_HEADER = jemallocSize(24 + 32 * 16);
 /**

@@ -39,7 +39,7 @@ import {
 import { hashGet } from '../types/hash.js';
 import { forEachSetMember } from '../types/set.js';
 import { storeZset, zsetEntries } from '../types/zset.js';
-import { lpDecode } from '../types/listpack.js';
+import { listElements, loadList } from '../types/list.js';
 import { argInt64, isOpt, parseDouble } from './args.js';
 import type { EngineLike } from './engine-like.js';
 import type { CommandContext, CommandFlag, CommandSpec, Handler, Reply } from './types.js';
@@ -146,27 +146,6 @@ interface Item {
 }
 
 // ================================================================================================
-// Lists (interim: read straight from the storage contract until engine/types/list.ts lands)
-// ================================================================================================
-
-/** Visits a stored list's elements head to tail: one listpack, or nodes ordered by their labels. */
-function forEachListElement(sv: StoredValue, visit: (e: Uint8Array) => void): void {
-  if (sv.vt === VT_LIST_LISTPACK) {
-    for (const e of lpDecode(sv.blob)) visit(e);
-    return;
-  }
-  const c = sv.large!;
-  const nodes: Array<[number, number]> = [];
-  c.forEach((ref) => nodes.push([c.nodeLabel(ref), ref]));
-  nodes.sort((a, b) => a[0] - b[0]);
-  for (const [, ref] of nodes) for (const e of lpDecode(c.nodeListpack(ref))) visit(e);
-}
-
-function loadList(_ks: Keyspace, _db: number, _key: Uint8Array, _items: Buffer[], _expireAt: number): void {
-  throw new ReplyError('ERR SORT STORE needs the list type layer (engine/types/list.ts), not built yet');
-}
-
-// ================================================================================================
 // The command
 // ================================================================================================
 
@@ -219,8 +198,8 @@ function clampLong(v: number | bigint): number {
 /** The elements of a list (in order) or a set (iteration order), copied. */
 function elementsOf(sv: StoredValue, kind: Kind): Buffer[] {
   const out: Buffer[] = [];
-  if (kind === 'list') forEachListElement(sv, (e) => { out.push(Buffer.from(e)); });
-  else forEachSetMember(sv, (m) => { out.push(Buffer.from(m)); });
+  if (kind === 'list') return listElements(sv);
+  forEachSetMember(sv, (m) => { out.push(Buffer.from(m)); });
   return out;
 }
 
@@ -333,6 +312,26 @@ function sortGeneric(ctx: Ctx, argv: Buffer[], readonly: boolean): Reply {
     ctx.dirty(1);
   }
   return result.length;
+}
+
+/**
+ * sortGetKeys: the key positions of a SORT command line, as Redis's getkeys procedure finds them
+ * (the sorted key, then the last STORE destination), skipping LIMIT's two arguments and BY's and
+ * GET's one so a pattern that reads "store" is not taken for the option. For WATCH bookkeeping
+ * and COMMAND GETKEYS of SORT, whose generic key-spec walk cannot find STORE's key (SORT_RO's
+ * only key is argv[1]).
+ */
+export function sortGetKeys(argv: readonly Uint8Array[]): number[] {
+  const keys = [1];
+  let store = -1;
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (isOpt(a, 'limit')) i += 2;
+    else if (isOpt(a, 'get') || isOpt(a, 'by')) i += 1;
+    else if (isOpt(a, 'store') && i + 1 < argv.length) store = i + 1; // the key is scanned as an option next, as Redis does
+  }
+  if (store > 0) keys.push(store);
+  return keys;
 }
 
 const sortCommand: Handler<EngineLike> = (ctx, argv) => sortGeneric(ctx, argv, false);

@@ -14,6 +14,8 @@
  * elements is longer than the *-max-listpack-value threshold (it checks only counts for those
  * encodings); here such a value becomes a hashtable/skiplist. A file written by Redis under the
  * same thresholds never holds such a listpack (the write path would already have converted it).
+ * Likewise lists are rebuilt by tail pushes under list-max-listpack-size, where Redis keeps a
+ * quicklist-2 file's node boundaries: same elements, possibly other node sizes (MEMORY USAGE).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { CorruptFileError, ForklessError, PersistenceIOError } from '../errors.js';
@@ -24,6 +26,7 @@ import { readRdb, type RdbValue } from './rdb-reader.js';
 import { DEFAULT_HASH_LIMITS, loadHash, type HashLimits } from '../types/hash.js';
 import { DEFAULT_SET_LIMITS, loadSet, type SetLimits } from '../types/set.js';
 import { DEFAULT_ZSET_LIMITS, loadZset, type ZsetLimits } from '../types/zset.js';
+import { loadList } from '../types/list.js';
 
 export interface LoadResult {
   keysLoaded: number;
@@ -82,7 +85,8 @@ export function storeRdbValue(ks: Keyspace, db: number, key: Uint8Array, value: 
       loadZset(ks, db, key, value.entries.map((e) => [e.member, e.score] as const), expireMs, limits.zset);
       return;
     case 'list':
-      throw new UnsupportedTypeError('RDB', key, 'list');
+      loadList(ks, db, key, value.items, expireMs, limits.listMaxListpackSize);
+      return;
   }
 }
 
