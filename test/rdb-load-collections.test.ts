@@ -9,6 +9,8 @@
  *    and forkless load them to the same state;
  *  - forkless SAVEs what it loaded: redis-check-rdb accepts the file, redis-server loads the same
  *    state, and forkless reloads its own file (reopen and DEBUG RELOAD);
+ *  - the same through AOF RDB preambles: redis-server's base loads in forkless, and forkless's
+ *    rewritten base loads in redis-server and in forkless;
  *  - all or nothing: truncations, flipped bytes (checksum off), a bad checksum and a duplicated
  *    collection key fail with CorruptFileError/EDUPKEY naming the file, and leave every db empty.
  * States are compared through commands (TYPE, contents, PEXPIRETIME, OBJECT ENCODING) on both
@@ -399,6 +401,55 @@ if (!haveRedis()) {
       await withForkless(dir, async (db) => {
         assertSameState(expected, await stateOf(ours(db)), 'forkless loading the legacy file');
       });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('AOF with an RDB preamble: redis-server\'s loads in forkless, forkless\'s loads in redis-server and in forkless', async () => {
+    const withLists = await listsAvailable();
+    const dir = mkdtempSync(join(tmpdir(), 'fl-aofpre-'));
+    try {
+      // redis-server: dataset, then a rewrite so the base is an RDB preamble holding every collection.
+      const srv = await startRedis({ dir, args: ['--appendonly', 'yes', '--aof-use-rdb-preamble', 'yes'] });
+      const cli = await RespClient.connect(srv.port);
+      let expected: State;
+      try {
+        for (const [db, argv] of redisDataset(withLists)) {
+          if (String(argv[1]).startsWith('gone:')) continue;
+          await cli.call('SELECT', db);
+          await cli.call(...argv);
+        }
+        await cli.call('BGREWRITEAOF');
+        for (let i = 0; i < 400; i++) {
+          const info = text(await cli.call('INFO', 'persistence'));
+          if (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info)) break;
+          await sleep(25);
+        }
+        await cli.call('SET', 'after-rewrite', 'incr');
+        expected = await stateOf(theirs(cli));
+      } finally {
+        await cli.close();
+        await srv.stop();
+      }
+      await withForkless(dir, async (db) => {
+        assertSameState(expected, await stateOf(ours(db)), 'forkless loading redis-server\'s AOF (RDB base + incr)');
+        assert.match(String(db.call('BGREWRITEAOF')), /rewriting started/);
+        for (let i = 0; i < 400 && (db.engine.aof.rewriteInProgress || db.engine.aof.rewriteScheduled); i++) await sleep(25);
+        db.call('SET', 'after-our-rewrite', 'incr');
+        expected.set('0 after-our-rewrite', 'string embstr @:-1 incr');
+      }, { appendonly: 'yes', 'aof-use-rdb-preamble': 'yes' });
+      await withForkless(dir, async (db) => {
+        assertSameState(expected, await stateOf(ours(db)), 'forkless reloading its own AOF');
+      }, { appendonly: 'yes' });
+      const srv2 = await startRedis({ dir, args: ['--appendonly', 'yes'] });
+      const cli2 = await RespClient.connect(srv2.port);
+      try {
+        assertSameState(expected, await stateOf(theirs(cli2)), 'redis-server loading forkless\'s AOF');
+      } finally {
+        await cli2.close();
+        await srv2.stop();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

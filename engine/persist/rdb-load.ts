@@ -1,7 +1,8 @@
 /**
  * Loading dump.rdb into the keyspace at open(). All or nothing: the keyspace is empty before a
- * load, and any error (corruption, truncation, bad checksum, a duplicated key, a type this version
- * cannot store) empties it again before the error propagates, so a database is never half-loaded.
+ * load, and any error (corruption, truncation, bad checksum, a duplicated key, content forkless
+ * has no equivalent for, such as streams) empties it again before the error propagates, so a
+ * database is never half-loaded.
  *
  * As Redis on a master: keys whose expire time has passed are not loaded (counted as expired),
  * unless the file is an AOF base (`keepExpired`).
@@ -95,13 +96,6 @@ export function storeRdbValue(ks: Keyspace, db: number, key: Uint8Array, value: 
  * lower-case hex. Lets the main thread parse while the checksum is computed in parallel.
  */
 export type ParallelCrc = (sab: SharedArrayBuffer, len: number) => Promise<string>;
-
-export class UnsupportedTypeError extends ForklessError {
-  constructor(file: string, key: Uint8Array, type: string) {
-    super('EUNSUPPORTEDTYPE', `${file}: key '${Buffer.from(key).toString()}' holds a ${type}, which this version of forkless cannot store yet`);
-    this.name = 'UnsupportedTypeError';
-  }
-}
 
 export function loadRdbBytes(bytes: Uint8Array, file: string, ks: SharedKeyspace, opts: LoadOptions, verifyChecksum = true): LoadResult & { endOffset: number; checksum: string } {
   const res: LoadResult = { keysLoaded: 0, keysExpired: 0, aux: new Map() };
