@@ -1,5 +1,5 @@
 /**
- * OBJECT and MEMORY USAGE on collection keys, against a real redis-server 7.0 running the same
+ * OBJECT, MEMORY USAGE and DEBUG OBJECT on collection keys, against a real redis-server 7.0 running the same
  * commands: OBJECT ENCODING across every threshold (listpack/hashtable hashes by count and by
  * value length, intset/hashtable sets, listpack/skiplist zsets, quicklist lists, conversions that
  * never go back, SORT's zset conversion), REFCOUNT, IDLETIME, FREQ under an LFU policy, and
@@ -36,7 +36,7 @@ function call(db: Forkless, ...argv: Arg[]): Reply {
 
 async function withEngine(fn: (db: Forkless) => Promise<void>, settings: Record<string, string> = {}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'forkless-objcoll-'));
-  const db = await open({ dir, save: '', appendonly: 'no', loglevel: 'warning', logfile: join(dir, 'log'), ...settings });
+  const db = await open({ dir, save: '', appendonly: 'no', loglevel: 'warning', logfile: join(dir, 'log'), 'enable-debug-command': 'yes', ...settings });
   try {
     await fn(db);
   } finally {
@@ -90,7 +90,7 @@ if (!haveRedis()) {
   }
 } else {
   test('OBJECT ENCODING/REFCOUNT/IDLETIME and MEMORY USAGE of collections match redis-server', async () => {
-    const redis = await startRedis();
+    const redis = await startRedis({ args: ['--enable-debug-command', 'yes'] });
     const cli = await RespClient.connect(redis.port);
     try {
       await withEngine(async (db) => {
@@ -109,6 +109,17 @@ if (!haveRedis()) {
             const want = await cli.call('OBJECT', ...sub, k);
             const got = toResp2(call(db, 'OBJECT', ...sub, k));
             assert.ok(sameReply(got, want), `OBJECT ${sub[0]} ${k}: ours ${showReply(got)}, redis ${showReply(want)}`);
+          }
+          // DEBUG OBJECT: same line but the address and LRU clock; serializedlength exact unless LZF
+          // compressed it (our compressor may find slightly different matches than Redis's).
+          const norm = (r: Reply): string => String(r).replace(/^Value at:\S+ /, '').replace(/ lru:\d+ /, ' ');
+          const dWant = norm(await cli.call('DEBUG', 'OBJECT', k));
+          const dGot = norm(toResp2(call(db, 'DEBUG', 'OBJECT', k)));
+          if (dWant !== dGot) {
+            const len = (x: string): number => Number(/serializedlength:(\d+)/.exec(x)?.[1] ?? NaN);
+            const same = dWant.replace(/serializedlength:\d+/, '') === dGot.replace(/serializedlength:\d+/, '');
+            assert.ok(same && len(dWant) > 1000 && Math.abs(len(dWant) - len(dGot)) <= len(dWant) * 0.01,
+              `DEBUG OBJECT ${k}:\n  ours:  ${dGot}\n  redis: ${dWant}`);
           }
           for (const samples of [[], ['SAMPLES', '0'], ['SAMPLES', '3']]) {
             const want = Number(await cli.call('MEMORY', 'USAGE', k, ...samples));

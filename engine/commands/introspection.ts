@@ -14,6 +14,11 @@
  * classes (16-byte quantum, as the Redis builds we test against), so MEMORY USAGE matches Redis for
  * strings. There is no per-key access clock: IDLETIME is 0 and FREQ reports the initial LFU
  * counter.
+ *
+ * Collections do have a stored encoding (the keyspace's small forms are Redis's compact encodings),
+ * so OBJECT ENCODING reads it from the value; MEMORY USAGE applies Redis's estimate to the same
+ * logical structure (see collectionMemory) and DEBUG OBJECT reports the RDB-encoded length and,
+ * for lists, the quicklist figures.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +31,7 @@ import { MapReply, OK, SetReply, type CommandContext, type CommandFlag, type Com
 import { RdbEncoder } from '../persist/rdb-format.js';
 import { readRdb } from '../persist/rdb-reader.js';
 import { collectionLimits, storeRdbValue } from '../persist/rdb-load.js';
+import { listLength, listNodes } from '../types/list.js';
 import {
   NO_EXPIRE, VT_HASH_LISTPACK, VT_LIST_LISTPACK, VT_SET_INTSET, VT_STRING, VT_ZSET_LISTPACK, type LargeCollection, type StoredValue,
 } from '../keyspace/api.js';
@@ -368,12 +374,6 @@ function valueAt(ctx: Ctx, key: Buffer): KeyValue | null {
   return sv.vt === VT_STRING ? { str: Buffer.from(sv.blob), sv: null } : { str: null, sv };
 }
 
-/** The string value at a key, or null; other types answer WRONGTYPE through getString. */
-function stringAt(ctx: Ctx, key: Buffer): Buffer | null {
-  const v = ctx.engine.keyspace.getString(ctx.client.db, key);
-  return v === null ? null : Buffer.from(v);
-}
-
 function objectEncoding(ctx: Ctx, argv: Buffer[]): Reply {
   const v = valueAt(ctx, argv[2]!);
   if (v === null) return null;
@@ -582,13 +582,56 @@ function serializedLength(e: Engine, v: Uint8Array): number {
 }
 
 function debugObject(ctx: Ctx, key: Buffer): Reply {
-  const v = stringAt(ctx, key);
-  if (v === null) throw Errors.noSuchKey();
+  const kv = valueAt(ctx, key);
+  if (kv === null) throw Errors.noSuchKey();
   const e = ctx.engine;
   const lru = Math.floor(Date.now() / 1000) & 0xffffff;
+  if (kv.sv !== null) return debugObjectCollection(e, key, kv.sv, lru);
+  const v = kv.str;
   const enc = encodingAt(ctx, key, v);
   return `Value at:0x${(0x7f0000000000 + (key.length * 4099 + v.length) * 16).toString(16)} refcount:${refcountOf(e, v, enc)} ` +
     `encoding:${enc} serializedlength:${serializedLength(e, v)} lru:${lru} lru_seconds_idle:0`;
+}
+
+/** QUICKLIST_NODE_CONTAINER_PACKED: the per-node tag of a quicklist-2 RDB value. */
+const QL_PACKED = 2;
+
+/**
+ * DEBUG OBJECT of a collection: Redis's line with the RDB-encoded length of the value (what SAVE
+ * would write after the type and key: the compact blob as one string, or the element-by-element
+ * form of a big encoding), and for lists the quicklist figures (nodes, average node, fill,
+ * compression off, listpack bytes).
+ */
+function debugObjectCollection(e: Engine, key: Buffer, sv: StoredValue, lru: number): string {
+  let n = 0;
+  const enc = new RdbEncoder((chunk) => { n += chunk.length; }, { compression: e.config.getBool('rdbcompression'), bufferSize: 1024 });
+  const encoding = collectionEncoding(sv);
+  let extra = '';
+  if (sv.vt === VT_SET_INTSET || sv.vt === VT_HASH_LISTPACK || sv.vt === VT_ZSET_LISTPACK) {
+    enc.stringObject(sv.blob);
+  } else if (encoding === 'quicklist') {
+    const nodes = listNodes(sv);
+    let bytes = 0;
+    enc.length(nodes.length);
+    for (const lp of nodes) {
+      enc.length(QL_PACKED);
+      enc.stringObject(lp);
+      bytes += lp.length;
+    }
+    const avg = (listLength(sv) / nodes.length).toFixed(2);
+    extra = ` ql_nodes:${nodes.length} ql_avg_node:${avg} ql_listpack_max:${e.config.getInt('list-max-listpack-size')} ql_compressed:0 ql_uncompressed_size:${bytes}`;
+  } else {
+    const c = sv.large!;
+    enc.length(c.count);
+    c.forEach((ref) => {
+      enc.stringObject(c.field(ref));
+      if (c.kind === 'hash') enc.stringObject(c.payload(ref));
+      else if (c.kind === 'zset') enc.rawBytes(c.payload(ref)); // the 8-byte little-endian double, as ZSET_2 writes it
+    });
+  }
+  enc.flush();
+  return `Value at:0x${(0x7f0000000000 + (key.length * 4099 + n) * 16).toString(16)} refcount:1 ` +
+    `encoding:${encoding} serializedlength:${n} lru:${lru} lru_seconds_idle:0${extra}`;
 }
 
 /** DEBUG SLEEP: blocks the server, as Redis's nanosleep does (clients see the stall). */
