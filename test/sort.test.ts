@@ -21,6 +21,10 @@ import { sortGetKeys, sortWeight } from '../engine/commands/sort.js';
 import { ReplyError } from '../engine/errors.js';
 import { VT_LARGE, VT_ZSET_LISTPACK } from '../engine/keyspace/api.js';
 import { createKeyspace } from '../engine/keyspace/keyspace.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open } from '../engine/index.js';
 import { makeHarness, type Harness } from './support/command-harness.js';
 import { haveRedis, startRedis } from './support/real-redis.js';
 import { RespClient, sameReply, showReply, toResp2, type Arg } from './support/resp-client.js';
@@ -358,6 +362,31 @@ if (!haveRedis()) {
       }
       console.log(`  ${compared} SORT replies compared (${errors} errors)`);
     } finally {
+      await cli.close();
+      await redis.stop();
+    }
+  });
+
+  test('COMMAND GETKEYS / GETKEYSANDFLAGS for SORT and SORT_RO match redis-server', async () => {
+    const redis = await startRedis();
+    const cli = await RespClient.connect(redis.port);
+    const dir = mkdtempSync(join(tmpdir(), 'fl-sortkeys-'));
+    const db = await open({ dir, save: '', appendonly: 'no', loglevel: 'warning', logfile: join(dir, 'log') });
+    try {
+      const lines: Arg[][] = [['SORT', 's'], ['SORT', 's', 'STORE', 'd'], ['SORT', 's', 'STORE', 'd', 'STORE', 'e'],
+        ['SORT', 's', 'GET', 'store', 'BY', 'store'], ['SORT', 's', 'LIMIT', '0', 'store', 'STORE', 'x'], ['SORT', 's', 'store', 'limit', '1', '2'],
+        ['SORT', 's', 'STORE'], ['SORT_RO', 's', 'BY', 'w_*'], ['SORT_RO', 's', 'STORE', 'd']];
+      for (const line of lines) {
+        for (const sub of ['GETKEYS', 'GETKEYSANDFLAGS']) {
+          const want = await cli.call('COMMAND', sub, ...line);
+          let got: Reply;
+          try { got = db.call('COMMAND', sub, ...line.map(String)) as Reply; } catch (e) { got = e as ReplyError; }
+          assert.ok(sameReply(toResp2(got), want), `COMMAND ${sub} ${line.join(' ')}: ours ${showReply(toResp2(got))}, redis ${showReply(want)}`);
+        }
+      }
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
       await cli.close();
       await redis.stop();
     }

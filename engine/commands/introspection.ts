@@ -32,6 +32,7 @@ import { RdbEncoder } from '../persist/rdb-format.js';
 import { readRdb } from '../persist/rdb-reader.js';
 import { collectionLimits, storeRdbValue } from '../persist/rdb-load.js';
 import { listLength, listNodes } from '../types/list.js';
+import { sortGetKeys } from './sort.js';
 import {
   NO_EXPIRE, VT_HASH_LISTPACK, VT_LIST_LISTPACK, VT_SET_INTSET, VT_STRING, VT_ZSET_LISTPACK, type LargeCollection, type StoredValue,
 } from '../keyspace/api.js';
@@ -113,6 +114,10 @@ function getKeys(ctx: Ctx, argv: Buffer[], withFlags: boolean): Reply {
   }
   let keys = keysBySpecs(m, cmd, spec.arity);
   if (full === 'set') keys = [{ pos: 1, flags: setKeyFlags(cmd) }]; // VARIABLE_FLAGS: Redis's setGetKeys
+  // SORT's STORE key has no key spec Redis can walk: its getkeys procedure finds it (SORT_RO has none).
+  if (full === 'sort' || full === 'sort_ro') {
+    keys = (full === 'sort' ? sortGetKeys(cmd) : [1]).map((pos, i) => ({ pos, flags: i === 0 ? ['RO', 'access'] : ['OW', 'update'] }));
+  }
   if (keys === null) {
     if (m.flags.includes('no_mandatory_keys')) return [];
     throw new ReplyError('ERR Invalid arguments specified for command');
