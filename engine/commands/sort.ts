@@ -39,7 +39,8 @@ import {
 import { hashGet } from '../types/hash.js';
 import { forEachSetMember } from '../types/set.js';
 import { storeZset, zsetEntries } from '../types/zset.js';
-import { listElements, loadList } from '../types/list.js';
+import { DEFAULT_LIST_FILL, listElements, loadList } from '../types/list.js';
+import { configInt } from './hashes.js';
 import { argInt64, isOpt, parseDouble } from './args.js';
 import type { EngineLike } from './engine-like.js';
 import type { CommandContext, CommandFlag, CommandSpec, Handler, Reply } from './types.js';
@@ -306,7 +307,7 @@ function sortGeneric(ctx: Ctx, argv: Buffer[], readonly: boolean): Reply {
     for (const p of getPats) result.push(lookupByPattern(ks, db, p, it.elem) ?? EMPTY);
   }
   if (result.length > 0) {
-    loadList(ks, db, o.store, result, NO_EXPIRE);
+    loadList(ks, db, o.store, result, NO_EXPIRE, configInt(ctx.engine, 'list-max-listpack-size', DEFAULT_LIST_FILL));
     ctx.dirty(result.length);
   } else if (ks.del(db, o.store)) {
     ctx.dirty(1);
