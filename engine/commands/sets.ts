@@ -312,13 +312,15 @@ function intersect(sets: Array<StoredValue | null>, limit: number): Buffer[] {
   const first = ordered[0]!;
   const rest = ordered.slice(1);
   const out: Buffer[] = [];
-  let done = false;
-  forEachSetMember(first, (m) => {
-    if (done) return;
-    for (const s of rest) if (!setIsMember(s, m)) return;
-    out.push(Buffer.isBuffer(m) ? Buffer.from(m) : Buffer.from(m));
-    if (limit > 0 && out.length >= limit) done = true;
-  });
+  // Copy the members out before probing: a lookup may advance a table's incremental rehash,
+  // which must not happen under an iteration of the same table (SINTER s s).
+  for (const m of setMembers(first)) {
+    let everywhere = true;
+    for (const s of rest) if (!setIsMember(s, m)) { everywhere = false; break; }
+    if (!everywhere) continue;
+    out.push(m);
+    if (limit > 0 && out.length >= limit) break;
+  }
   return out;
 }
 
@@ -356,11 +358,8 @@ function difference(sets: Array<StoredValue | null>, limits: SetLimits): { membe
   }
   algoOne = Math.floor(algoOne / 2);
   const others = sets.slice(1).filter((s): s is StoredValue => s !== null);
-  const members: Buffer[] = [];
-  forEachSetMember(first, (m) => {
-    for (const s of others) if (setIsMember(s, m)) return;
-    members.push(Buffer.from(m));
-  });
+  // Members copied before probing (see intersect: SDIFF s s probes the table it iterates).
+  const members = setMembers(first).filter((m) => !others.some((s) => setIsMember(s, m)));
   let intsetPossible = true;
   if (algoOne > algoTwo) {
     const all = setMembers(first);
