@@ -530,6 +530,33 @@ if (!haveRedis()) {
       await redis.stop();
     }
   });
+  test('RESP3 reply shapes match redis-server (maps, sets, pair arrays, nulls)', async () => {
+    const redis = await startRedis();
+    const cli = await RespClient.connect(redis.port);
+    try {
+      await cli.call('HELLO', '3');
+      const h = makeHarness(createKeyspace(), 'shared');
+      h.client.resp = 3;
+      const cmds: string[][] = [
+        ['HSET', 'h', 'b', '2', 'a', '1', 'c', 'x'], ['HGETALL', 'h'], ['HGETALL', 'nokey'], ['HKEYS', 'h'], ['HVALS', 'nokey'],
+        ['HGET', 'h', 'zz'], ['HMGET', 'h', 'a', 'zz'], ['HRANDFIELD', 'h', '3', 'WITHVALUES'], ['HRANDFIELD', 'h', '9', 'withvalues'],
+        ['HRANDFIELD', 'h', '9'], ['HRANDFIELD', 'nokey', '2', 'withvalues'], ['HRANDFIELD', 'nokey'], ['HSCAN', 'h', '0'],
+        ['HINCRBYFLOAT', 'h', 'a', '0.5'], ['HINCRBY', 'h', 'b', '3'],
+        ['SADD', 's', '3', '1', '2'], ['SMEMBERS', 's'], ['SMEMBERS', 'nokey'], ['SINTER', 's', 's'], ['SUNION', 's', 'nokey'],
+        ['SDIFF', 's', 'nokey'], ['SINTER', 's', 'nokey'], ['SRANDMEMBER', 's', '5'], ['SRANDMEMBER', 'nokey', '5'],
+        ['SRANDMEMBER', 'nokey'], ['SPOP', 'nokey'], ['SPOP', 'nokey', '3'], ['SPOP', 's', '0'], ['SMISMEMBER', 's', '1', '9'],
+        ['SSCAN', 's', '0'], ['SINTERCARD', '1', 's'], ['SPOP', 's', '10'], ['EXISTS', 's'],
+      ];
+      for (const c of cmds) {
+        const theirs = await cli.call(...A(c));
+        const ours = h.run(...A(c));
+        assert.ok(sameReply(ours, theirs), `${show(c)}\n  ours:  ${showReply(ours)}\n  redis: ${showReply(theirs)}`);
+      }
+    } finally {
+      await cli.close();
+      await redis.stop();
+    }
+  });
 }
 
 test.run();

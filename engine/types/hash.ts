@@ -87,7 +87,8 @@ export function hashExists(sv: StoredValue, field: Uint8Array): boolean {
 
 /**
  * Visits every field/value pair: listpacks in stored (insertion) order, hashtables in table order.
- * Arguments may be views: copy what you keep, do not write to the keyspace inside.
+ * Arguments may be views: copy what you keep, do not write to the keyspace inside, and do not look
+ * up fields of the same hash inside (a lookup may step the table's rehash under the iteration).
  */
 export function forEachHashEntry(sv: StoredValue, visit: (field: Uint8Array, value: Uint8Array) => void): void {
   if (sv.vt === VT_HASH_LISTPACK) {

@@ -78,7 +78,8 @@ export function setIsMember(sv: StoredValue, m: Uint8Array): boolean {
 /**
  * Visits every member: intsets in ascending numeric order (as Redis iterates them), hashtables in
  * table order. Members handed to `visit` are views (hashtable) or fresh buffers (intset); do not
- * write to the keyspace inside.
+ * write to the keyspace inside, and do not probe the same set (setIsMember): a lookup may step the
+ * table's incremental rehash under the iteration. Copy the members first (setMembers) for that.
  */
 export function forEachSetMember(sv: StoredValue, visit: (m: Uint8Array) => void): void {
   if (sv.vt === VT_SET_INTSET) {
