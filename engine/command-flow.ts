@@ -33,6 +33,7 @@ import { EncodingHints } from './commands/introspection.js';
 import { argDbIndex, isOpt } from './commands/args.js';
 import { COMMAND_META } from './commands/command-meta.js';
 import { keysBySpecs } from './commands/command-info.js';
+import { sortGetKeys } from './commands/sort.js';
 import type { EngineClientInfo } from './server/engine-port.js';
 import type { Engine } from './engine.js';
 
@@ -416,6 +417,12 @@ export class CommandFlow {
       return [[dst, argv[2]!]];
     }
     const out: Array<[number, Buffer]> = [];
+    // SORT … STORE dst: the destination is found by parsing the options (its key spec is
+    // "unknown" to key-spec walkers, as in Redis).
+    if (top === 'sort') {
+      for (const pos of sortGetKeys(argv).slice(1)) out.push([db, argv[pos]!]);
+      return out;
+    }
     // Commands whose keys move (ZMPOP numkeys, ZUNIONSTORE dst numkeys, SORT … STORE) or whose
     // legacy range includes read-only sources (ZRANGESTORE): the key specs say which arguments
     // are keys the command may write (RW/OW/RM/INSERT/UPDATE/DELETE) — Redis touches only those.

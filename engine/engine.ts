@@ -26,7 +26,7 @@ import type { ClientState, CommandSpec, Propagation, Reply } from './commands/ty
 import type { EngineLike } from './commands/engine-like.js';
 import { RdbPersistence } from './persist/rdb-persistence.js';
 import { AofPersistence } from './persist/aof.js';
-import { loadRdbFile } from './persist/rdb-load.js';
+import { collectionLimits, loadRdbFile } from './persist/rdb-load.js';
 import type { EngineClientInfo, LogLevel, ServerEnginePort, ServerFrontEnd, ShutdownOptions } from './server/engine-port.js';
 import { Logger } from './log.js';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -114,7 +114,7 @@ export class Engine implements EngineLike, ServerEnginePort {
     this.aof.startup(); // loads and opens the AOF when aofOn; CONFIG SET appendonly starts/stops it later
     if (!aofOn && existsSync(file)) {
       const t0 = performance.now();
-      const res = await loadRdbFile(file, this.keyspace, { masterDropsExpired: true }, (sab, len) => this.rdb.crcInWorker(sab, len));
+      const res = await loadRdbFile(file, this.keyspace, { masterDropsExpired: true, limits: collectionLimits(this.config) }, (sab, len) => this.rdb.crcInWorker(sab, len));
       this.rdb.lastLoadKeysLoaded = res.keysLoaded;
       this.rdb.lastLoadKeysExpired = res.keysExpired;
       this.log('notice', `Done loading RDB, keys loaded: ${res.keysLoaded}, keys expired: ${res.keysExpired}.`);

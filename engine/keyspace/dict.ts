@@ -53,7 +53,9 @@ export class Dict {
   hashOf(ref: number): number { return this.rec.u32[ref >>> REF_SEGMENT_SHIFT][((ref & REF_OFFSET_MASK) << 1) + R_HASH]; }
 
   find(key: Uint8Array, hash: number): number {
-    if (this.t1 !== null) this.rehashStep();
+    // No rehash step while a forEach walks the tables: a lookup made from inside the walk (e.g.
+    // SINTERSTORE probing the set it iterates) would otherwise move the buckets under it.
+    if (this.t1 !== null && this.pauseResize === 0) this.rehashStep();
     const ref = this.chainFind(this.t0[hash & (this.t0.length - 1)], key, hash);
     if (ref !== 0 || this.t1 === null) return ref;
     return this.chainFind(this.t1[hash & (this.t1.length - 1)], key, hash);

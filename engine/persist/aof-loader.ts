@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { CorruptFileError, ForklessError } from '../errors.js';
 import type { SharedKeyspace } from '../keyspace/keyspace.js';
 import { readRdb } from './rdb-reader.js';
-import { storeRdbValue } from './rdb-load.js';
+import { storeRdbValue, type CollectionLimits } from './rdb-load.js';
 import { AofManifest, persistManifest } from './aof-manifest.js';
 import type { LogFn } from './rdb-persistence.js';
 
@@ -47,6 +47,8 @@ export interface AofLoadHost {
   exists(argv: Buffer[]): boolean;
   /** Loading progress, for INFO's loading_* fields. */
   progress?(loadedBytes: number, totalBytes: number): void;
+  /** Encoding thresholds for collections in an RDB preamble (Redis's defaults when absent). */
+  limits?: CollectionLimits;
 }
 
 export interface AofLoadOptions {
@@ -165,7 +167,7 @@ function loadRdbPart(host: AofLoadHost, bytes: Buffer, name: string, c: Counters
         throw new ForklessError('EDB', `${name}: FATAL: Data file was created with a Redis server configured to handle more than ${ks.databases} databases. Exiting`);
       }
       const before = ks.dbSize(db);
-      storeRdbValue(ks, db, key, value, expireMs);
+      storeRdbValue(ks, db, key, value, expireMs, host.limits);
       if (ks.dbSize(db) === before) {
         throw new ForklessError('EDUPKEY', `${name}: RDB has duplicated key '${Buffer.from(key).toString()}' in DB ${db}`);
       }

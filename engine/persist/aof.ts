@@ -55,6 +55,7 @@ import {
 } from './aof-ring.js';
 import { AofManifest, loadManifestFile, manifestName, persistManifest, fsyncDir, AofManifestError } from './aof-manifest.js';
 import { loadAppendOnlyFiles, migrateOldStyleIfNeeded, type CommandOutcome } from './aof-loader.js';
+import { collectionLimits } from './rdb-load.js';
 import { writeAofBase, type RewriteTask } from './aof-rewrite.js';
 import type { FsyncControlMessage, FsyncWorkerInit } from './aof-fsync-loop.js';
 import type { LogFn } from './rdb-persistence.js';
@@ -283,6 +284,7 @@ export class AofPersistence {
           return 'ok';
         },
         exists: (argv) => d.lookup(argv) !== null,
+        limits: collectionLimits(this.host.config),
         progress: (loaded, total) => {
           if (this.loading !== null) { this.loading.loadedBytes = loaded; this.loading.totalBytes = total; }
         },
