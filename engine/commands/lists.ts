@@ -416,9 +416,13 @@ function bpopCommand(ctx: Ctx, argv: Buffer[], head: boolean): Reply {
 function blmoveGeneric(ctx: Ctx, argv: Buffer[], src: Buffer, dst: Buffer, fromHead: boolean, toHead: boolean,
   timeoutArg: Buffer, rewrite: Array<Buffer | string>): Reply {
   const deadline = parseBlockTimeout(timeoutArg, ctx.now);
-  if (candidates(ctx, [src]).keys.length > 0) {
+  const c = candidates(ctx, [src]);
+  if (c.keys.length > 0) {
     const v = moveOne(ctx, src, dst, fromHead, toHead);
     if (v !== null) {
+      // Served after blocking, Redis 7.0 writes its own lower-case LMOVE words; served at once,
+      // the client's words as given.
+      if (c.serving && rewrite.length === 5) rewrite = [rewrite[0]!, src, dst, fromHead ? 'left' : 'right', toHead ? 'left' : 'right'];
       ctx.propagate(rewrite);
       return v;
     }
