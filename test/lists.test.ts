@@ -25,8 +25,8 @@ import { ReplyError } from '../engine/errors.js';
 
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
 
-function harness(fill: number): Harness {
-  const h = makeHarness(createKeyspace(), 'shared');
+function harness(fill: number, pageSize = 4096): Harness {
+  const h = makeHarness(createKeyspace({ pageSize }), 'shared');
   Object.assign(h.engine, { config: { getInt: (name: string): number => (name === 'list-max-listpack-size' ? fill : NaN) } });
   return h;
 }
@@ -172,6 +172,8 @@ if (!haveRedis()) {
   if (required) test('redis-server is required (FORKLESS_REQUIRE_REDIS is set)', () => { assert.unreachable('redis-server not found'); });
   else console.warn('\n!!! list node-layout comparison SKIPPED: redis-server not found !!!\n');
 } else {
+  // At 16 KiB pages no node size meets a page-extent cliff (Keyspace.listNodeCap is Infinity), so
+  // nodes follow Redis's rule exactly; at smaller pages they stop a few bytes short of it.
   test('node layout matches redis-server (DEBUG OBJECT ql_nodes) for pushes under several fills and sizes', async () => {
     const redis = await startRedis({ args: ['--enable-debug-command', 'yes'] });
     const cli = await RespClient.connect(redis.port);
@@ -184,7 +186,7 @@ if (!haveRedis()) {
       for (const [fill, size, n, head] of cases) {
         await cli.call('FLUSHALL');
         await cli.call('CONFIG', 'SET', 'list-max-listpack-size', String(fill));
-        const h = harness(fill);
+        const h = harness(fill, 16384);
         const cmd = head ? 'LPUSH' : 'RPUSH';
         for (let i = 0; i < n; i += 50) {
           const batch = Array.from({ length: Math.min(50, n - i) }, (_v, j) => (i + j) % 7 === 0 ? String(i + j) : 'v'.repeat(size - 1) + ((i + j) % 10));
@@ -201,5 +203,20 @@ if (!haveRedis()) {
     }
   });
 }
+
+
+test('at 4 KiB pages list nodes stop where their record fills two pages (8 KiB nodes) or one (4 KiB nodes)', () => {
+  for (const [fill, cap] of [[-2, 8136], [-1, 4040]] as const) {
+    const h = harness(fill, 4096);
+    assert.is(h.engine.keyspace.listNodeCap!(fill === -2 ? 8192 : 4096), cap);
+    for (let i = 0; i < 3000; i += 100) h.run('RPUSH', 'l', ...Array.from({ length: 100 }, (_v, j) => `item:${i + j}`));
+    const sv = h.engine.keyspace.lookupValue(0, B('l'))!;
+    const nodes = listNodes(sv);
+    assert.ok(nodes.length > 2);
+    for (const n of nodes) assert.ok(n.length <= cap, `node of ${n.length} bytes over ${cap}`);
+    assert.ok(nodes.slice(0, -1).every((n) => n.length > cap - 40), 'full nodes are filled up to the cap');
+    assert.equal(contents(h, 'l'), Array.from({ length: 3000 }, (_v, i) => `item:${i}`));
+  }
+});
 
 test.run();

@@ -158,6 +158,13 @@ export interface Keyspace {
   activeExpireCycle(budgetMs: number): number;
 
   memoryStats(): MemoryStats;
+  /**
+   * The largest list-node listpack (bytes) for a node byte limit (`limit`: 4096 … 65536 for negative
+   * fills, 8192 for the safety limit) whose record still fits the whole pages such a node occupies
+   * when records that big are stored in page extents (small page sizes): nodes stop growing there
+   * instead of spilling ~50 bytes into one more page. Infinity when the store has no such cliff.
+   */
+  listNodeCap?(limit: number): number;
 
   // -- collections (the type layer, engine/types/, programs against these) --
   /** The stored value of a key (lazy expiry applies), or null when missing. */

@@ -51,10 +51,12 @@ export function clampFill(fill: number): number {
  * Whether a node of `nodeBytes` (listpack size) holding `count` entries takes one more element of
  * `sz` bytes (Redis 7.0's rule, see DESIGN; the overhead estimate is the ziplist-era one 7.0 kept).
  */
-export function nodeAllowsInsert(nodeBytes: number, count: number, fill: number, sz: number): boolean {
+export function nodeAllowsInsert(nodeBytes: number, count: number, fill: number, sz: number, cap = Infinity): boolean {
   let overhead = sz < 254 ? 1 : 5;
   overhead += sz < 64 ? 1 : sz < 16384 ? 2 : 5;
   const newSz = nodeBytes + sz + overhead;
+  // The store's page fit (Keyspace.listNodeCap): a node one page-rounding past it costs a page.
+  if (newSz > cap && count > 0) return false;
   if (fill < 0 && newSz <= OPTIMIZATION_LEVEL[-fill - 1]!) return true;
   if (newSz > SIZE_SAFETY_LIMIT) return false;
   return count < fill;
@@ -206,9 +208,13 @@ export class ListHandle {
   /** The record exists in the keyspace (so an emptied list must be deleted at commit). */
   private stored: boolean;
   length: number;
+  /** Largest node the store packs without wasting a page (see nodeAllowsInsert). */
+  readonly cap: number;
 
   constructor(private readonly ks: Keyspace, private readonly db: number, private readonly key: Uint8Array,
     sv: StoredValue | null, readonly fill: number) {
+    const limit = fill < 0 ? OPTIMIZATION_LEVEL[-fill - 1]! : SIZE_SAFETY_LIMIT;
+    this.cap = ks.listNodeCap !== undefined ? ks.listNodeCap(limit) : Infinity;
     this.stored = sv !== null;
     if (sv === null) {
       this.length = 0;
@@ -386,7 +392,7 @@ export function pushElements(h: ListHandle, elems: readonly Uint8Array[], head: 
     let bytes = h.size(at);
     let count = h.count(at);
     const taken: Uint8Array[] = [];
-    while (i < elems.length && nodeAllowsInsert(bytes, count, h.fill, elems[i]!.length)) {
+    while (i < elems.length && nodeAllowsInsert(bytes, count, h.fill, elems[i]!.length, h.cap)) {
       bytes += entryBytes(elems[i]!);
       count++;
       taken.push(elems[i]!);
@@ -405,7 +411,7 @@ export function pushElements(h: ListHandle, elems: readonly Uint8Array[], head: 
     const group: Uint8Array[] = [elems[i]!];
     let bytes = LP_EMPTY + entryBytes(elems[i]!);
     i++;
-    while (i < elems.length && nodeAllowsInsert(bytes, group.length, h.fill, elems[i]!.length)) {
+    while (i < elems.length && nodeAllowsInsert(bytes, group.length, h.fill, elems[i]!.length, h.cap)) {
       bytes += entryBytes(elems[i]!);
       group.push(elems[i]!);
       i++;
@@ -608,7 +614,7 @@ export function insertAt(h: ListHandle, index: number, value: Uint8Array, after:
   const [i, off] = locate(h, index);
   const cnt = h.count(i);
   const sz = value.length;
-  const full = !nodeAllowsInsert(h.size(i), cnt, h.fill, sz);
+  const full = !nodeAllowsInsert(h.size(i), cnt, h.fill, sz, h.cap);
   const atTail = off === cnt - 1;
   const atHead = off === 0;
   if (!full) {
@@ -620,7 +626,7 @@ export function insertAt(h: ListHandle, index: number, value: Uint8Array, after:
   }
   if (after && atTail) {
     const j = i + 1;
-    if (j < h.nodes && nodeAllowsInsert(h.size(j), h.count(j), h.fill, sz)) {
+    if (j < h.nodes && nodeAllowsInsert(h.size(j), h.count(j), h.fill, sz, h.cap)) {
       h.setNode(j, lpSplice(h.lp(j), 6, 6, encodeEntries([value]), h.count(j) + 1), h.count(j) + 1);
     } else {
       h.addNode(j, lpEncode([value]), 1);
@@ -629,7 +635,7 @@ export function insertAt(h: ListHandle, index: number, value: Uint8Array, after:
   }
   if (!after && atHead) {
     const j = i - 1;
-    if (j >= 0 && nodeAllowsInsert(h.size(j), h.count(j), h.fill, sz)) {
+    if (j >= 0 && nodeAllowsInsert(h.size(j), h.count(j), h.fill, sz, h.cap)) {
       const lp = h.lp(j);
       h.setNode(j, lpSplice(lp, lp.length - 1, lp.length - 1, encodeEntries([value]), h.count(j) + 1), h.count(j) + 1);
     } else {
