@@ -83,6 +83,23 @@ const SETTLE = 60;
 type Scenario = (r: Run) => Promise<void>;
 
 const scenarios: Record<string, Scenario> = {
+  async blockedClientsInInfo(r) {
+    const [a, b, p] = [await r.client(), await r.client(), await r.client()];
+    const blocked = async (label: string): Promise<void> => {
+      const info = String(await p.call('INFO', 'clients'));
+      r.log.push(`${label}: ${/blocked_clients:\d+/.exec(info)?.[0] ?? 'no blocked_clients field'}`);
+    };
+    await blocked('before');
+    const pa = pending(a, 'BLPOP', 'k', 0); await sleep(SETTLE);
+    const pb = pending(b, 'BZPOPMIN', 'z', 0); await sleep(SETTLE);
+    await blocked('two blocked');
+    await r.call(p, 'push', 'RPUSH', 'k', 'x');
+    r.note('a', await pa);
+    await blocked('one left');
+    await r.call(p, 'zadd', 'ZADD', 'z', 1, 'm');
+    r.note('b', await pb);
+    await blocked('none');
+  },
   async fifo(r) {
     const [a, b, c, p] = [await r.client(), await r.client(), await r.client(), await r.client()];
     const pa = pending(a, 'BLPOP', 'k', 0); await sleep(SETTLE);

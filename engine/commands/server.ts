@@ -57,7 +57,7 @@ const SECTIONS: Record<string, Section> = {
     return [
       ['connected_clients', s?.connectedClients ?? 0], ['cluster_connections', 0],
       ['maxclients', e.config.getInt('maxclients')], ['client_recent_max_input_buffer', s?.maxInputBuffer ?? 0],
-      ['client_recent_max_output_buffer', s?.maxOutputBuffer ?? 0], ['blocked_clients', 0],
+      ['client_recent_max_output_buffer', s?.maxOutputBuffer ?? 0], ['blocked_clients', e.blocking.blockedClients],
       ['tracking_clients', 0], ['clients_in_timeout_table', 0],
     ];
   },
