@@ -168,7 +168,12 @@ test('SAVE writes small forms and large collections; the reader, redis-check-rdb
 });
 
 test('BGSAVE: collections changed, deleted and replaced while the worker runs are written as they were at its start', async () => {
-  for (const pageSize of [256, 4096]) {
+  // The file must equal the start state on every attempt. An attempt where the worker happened to
+  // serialize every page before the main thread's first write (a descheduled main thread on a busy
+  // 2-core machine) proves nothing about copy-on-write, so it is repeated (at most 3 times).
+  const pageSizes = [256, 4096];
+  for (let attempt = 0; attempt < pageSizes.length + 4 && pageSizes.length > 0; attempt++) {
+    const pageSize = pageSizes[0]!;
     const dir = mkdtempSync(join(tmpdir(), 'fl-bgcoll-'));
     const db = await open({ dir, save: '', 'forkless-page-size': pageSize, 'forkless-cow-budget-percent': 1 });
     try {
@@ -201,9 +206,10 @@ test('BGSAVE: collections changed, deleted and replaced while the worker runs ar
       const info = String(db.call('INFO', 'persistence'));
       assert.match(info, /rdb_last_bgsave_status:ok/);
       const copied = Number(/forkless_snapshot_pages_copied:(\d+)/.exec(info)?.[1] ?? 0);
-      assert.ok(copied > 0, `the main thread captured pages before writing them (${copied})`);
       const file = join(dir, 'dump.rdb');
       assertSame(expected, stateOfFile(file), `file vs keyspace at BGSAVE start (page ${pageSize})`);
+      if (copied > 0) pageSizes.shift();
+      else assert.ok(attempt < 5, `the main thread never captured a page before writing it (${copied})`);
       if (haveRedis()) {
         const out = execFileSync('redis-check-rdb', [file], { encoding: 'utf8' });
         assert.match(out, /RDB looks OK/);
@@ -212,6 +218,79 @@ test('BGSAVE: collections changed, deleted and replaced while the worker runs ar
       await db.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+});
+
+
+/** The keyspace as the commands see it, in the same canonical form as stateOfFile. */
+function stateByCommands(db: Awaited<ReturnType<typeof open>>): State {
+  const st: State = new Map();
+  const s = (x: unknown): string => Buffer.from(x as Buffer).toString();
+  for (let d = 0; d < 16; d++) {
+    db.call('SELECT', String(d));
+    for (const key of db.call('KEYS', '*') as Buffer[]) {
+      const k = `${d} ${s(key)}`;
+      const type = String(db.call('TYPE', key));
+      const exp = Number(db.call('PEXPIRETIME', key));
+      if (type === 'string') st.set(k, describe('string', [s(db.call('GET', key))], exp, false));
+      if (type === 'list') st.set(k, describe('list', (db.call('LRANGE', key, '0', '-1') as Buffer[]).map(s), exp, false));
+      if (type === 'set') st.set(k, describe('set', (db.call('SMEMBERS', key) as Buffer[]).map(s), exp, true));
+      if (type === 'hash' || type === 'zset') {
+        const flat = (type === 'hash' ? db.call('HGETALL', key) : db.call('ZRANGE', key, '0', '-1', 'WITHSCORES')) as Buffer[];
+        const parts: string[] = [];
+        for (let i = 0; i < flat.length; i += 2) parts.push(`${s(flat[i])}=${type === 'zset' ? Number(s(flat[i + 1])) : s(flat[i + 1])}`);
+        st.set(k, describe(type, parts, exp, true));
+      }
+    }
+  }
+  db.call('SELECT', '0');
+  return st;
+}
+
+test('BGSAVE through commands: collections converting encodings, growing, shrinking and deleted meanwhile are written as they were', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fl-bgconv-'));
+  const db = await open({ dir, save: '', 'forkless-page-size': 4096, 'forkless-cow-budget-percent': 1, 'list-max-listpack-size': '8' });
+  let closed = false;
+  try {
+    for (let k = 0; k < 40; k++) {
+      db.call('HSET', `h${k}`, ...Array.from({ length: 100 + k }, (_v, i) => [`f${i}`, `v${i}`]).flat());   // listpack, near 128
+      db.call('SADD', `s${k}`, ...Array.from({ length: 500 + k }, (_v, i) => String(i * 3)));            // intset, near 512
+      db.call('ZADD', `z${k}`, ...Array.from({ length: 120 + k }, (_v, i) => [String(i / 2), `m${i}`]).flat()); // listpack
+      db.call('RPUSH', `l${k}`, ...Array.from({ length: 6 + k * 5 }, (_v, i) => `e${i}`));                // one node, then many
+      db.call('HSET', `big${k}`, ...Array.from({ length: 600 }, (_v, i) => [`field-${i}`, 'x'.repeat(i % 90)]).flat()); // hashtable
+    }
+    db.call('PEXPIRE', 'h3', '3600000');
+    const expected = stateByCommands(db);
+    assert.is(db.call('BGSAVE'), 'Background saving started');
+    for (let k = 0; k < 40; k++) {
+      db.call('HSET', `h${k}`, ...Array.from({ length: 60 }, (_v, i) => [`g${i}`, 'y']).flat()); // listpack → hashtable
+      db.call('SADD', `s${k}`, 'not-an-integer');                                               // intset → hashtable
+      db.call('ZADD', `z${k}`, '7', 'x'.repeat(100));                                           // listpack → skiplist (long member)
+      db.call('RPUSH', `l${k}`, ...Array.from({ length: 30 }, (_v, i) => `tail${i}`));         // more nodes
+      db.call('LPOP', `l${k}`, '3');
+      if (k % 3 === 0) db.call('DEL', `big${k}`);                                                // lazily freed
+      else db.call('HDEL', `big${k}`, ...Array.from({ length: 300 }, (_v, i) => `field-${i * 2}`));
+      if (k % 5 === 0) db.call('SET', `z${k}`, 'now a string');
+      await new Promise((res) => setImmediate(res));
+    }
+    db.call('FLUSHDB'); // everything above is gone from the live keyspace; the snapshot keeps it
+    await db.engine.rdb.waitIdle();
+    const info = String(db.call('INFO', 'persistence'));
+    assert.match(info, /rdb_last_bgsave_status:ok/);
+    assertSame(expected, stateOfFile(join(dir, 'dump.rdb')), 'file vs keyspace at BGSAVE start');
+    if (haveRedis()) assert.match(execFileSync('redis-check-rdb', [join(dir, 'dump.rdb')], { encoding: 'utf8' }), /RDB looks OK/);
+    // And forkless loads its own file back to the same state.
+    closed = true;
+    await db.close();
+    const again = await open({ dir, save: '' });
+    try {
+      assertSame(expected, stateByCommands(again), 'reloaded');
+    } finally {
+      await again.close();
+    }
+  } finally {
+    if (!closed) await db.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
