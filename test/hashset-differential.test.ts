@@ -38,27 +38,14 @@ import { lookupSet, setAdd, setMembers, setRemove } from '../engine/types/set.js
 import { makeHarness, type Harness } from './support/command-harness.js';
 import { haveRedis, startRedis } from './support/real-redis.js';
 import { RespClient, RespParser, sameReply, showReply, toResp2 } from './support/resp-client.js';
+import { rngFrom, BaseGen } from './support/rng.js';
 
 // ================================================================================================
 // Random generation
 // ================================================================================================
 
-function rngFrom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-class Gen {
-  constructor(readonly r: () => number) {}
-  int(lo: number, hi: number): number { return lo + Math.floor(this.r() * (hi - lo + 1)); }
-  chance(p: number): boolean { return this.r() < p; }
-  pick<T>(xs: readonly T[]): T { return xs[Math.floor(this.r() * xs.length)]!; }
+class Gen extends BaseGen {
 
   hkey(): string { return this.chance(0.9) ? this.pick(['h1', 'h2', 'h3']) : this.pick(['s1', 'str', 'none']); }
   skey(): string { return this.chance(0.9) ? this.pick(['s1', 's2', 's3', 's4']) : this.pick(['h1', 'str', 'none']); }

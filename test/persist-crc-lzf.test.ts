@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { Crc64, crc64, crc64Hex } from '../engine/persist/crc64.js';
 import { LzfCompressor, lzfDecompress, LZF_MAX_OFF, LZF_MAX_REF } from '../engine/persist/lzf.js';
 import { ForklessError } from '../engine/errors.js';
+import { rngFrom } from './support/rng.js';
 
 const require = createRequire(import.meta.url);
 const jsCrc = require('js-crc/models') as { crc_64_redis: (m: Uint8Array) => string };
@@ -18,16 +19,7 @@ const lzfjs = require('lzfjs') as { compress(d: Uint8Array): Uint8Array; decompr
 // Deterministic random data
 // ---------------------------------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = rngFrom;
 
 /** Data of a given style: random bytes, small alphabet, text with repeats, long runs. */
 function sample(rand: () => number, len: number, style: number): Uint8Array {

@@ -20,6 +20,7 @@ import { CorruptFileError } from '../engine/errors.js';
 import { RdbEncoder, RDB_OPCODE, RDB_TYPE, type RdbEncoderOptions, type ZsetEntry } from '../engine/persist/rdb-format.js';
 import { readRdb, type RdbReadResult, type RdbValue } from '../engine/persist/rdb-reader.js';
 import { haveRedis, startRedis } from './support/real-redis.js';
+import { rngFrom } from './support/rng.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -29,16 +30,7 @@ const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const str = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('latin1');
 const hex = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('hex');
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = rngFrom;
 
 /** Encode with `fn` and return the whole file. */
 function encode(fn: (e: RdbEncoder) => void, opts: RdbEncoderOptions = {}): Uint8Array {

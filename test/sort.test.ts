@@ -28,6 +28,7 @@ import { open } from '../engine/index.js';
 import { makeHarness, type Harness } from './support/command-harness.js';
 import { haveRedis, startRedis } from './support/real-redis.js';
 import { RespClient, sameReply, showReply, toResp2, type Arg } from './support/resp-client.js';
+import { rngFrom } from './support/rng.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const strs = (r: Reply): string[] => (toResp2(r) as Buffer[]).map((x) => (x === null ? '(nil)' : x.toString('latin1')));
@@ -244,16 +245,6 @@ const HANDWRITTEN: Arg[][] = [
   ['SORT', 'lnum', 'DESC', 'STORE', 'lnum'], ['SORT', 'lbig', 'LIMIT', '100', '10'], ['SORT', 'lbig', 'DESC', 'STORE', 'lbs'],
 ];
 
-function rngFrom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomCase(r: () => number, withLists: boolean): Arg[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

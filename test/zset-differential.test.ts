@@ -25,23 +25,10 @@ import { VT_LARGE, VT_ZSET_LISTPACK } from '../engine/keyspace/api.js';
 import { makeHarness, type Harness } from './support/command-harness.js';
 import { haveRedis, startRedis } from './support/real-redis.js';
 import { RespClient, RespParser, sameReply, showReply, toResp2 } from './support/resp-client.js';
+import { rngFrom, BaseGen } from './support/rng.js';
 
-function rngFrom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-class Gen {
-  constructor(readonly r: () => number) {}
-  int(lo: number, hi: number): number { return lo + Math.floor(this.r() * (hi - lo + 1)); }
-  chance(p: number): boolean { return this.r() < p; }
-  pick<T>(xs: readonly T[]): T { return xs[Math.floor(this.r() * xs.length)]!; }
+class Gen extends BaseGen {
   caseOf(s: string): string {
     const k = this.r();
     if (k < 0.45) return s.toUpperCase();

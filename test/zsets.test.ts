@@ -18,17 +18,8 @@ import { ReplyError } from '../engine/errors.js';
 import { makeHarness } from './support/command-harness.js';
 import { haveRedis, startRedis } from './support/real-redis.js';
 import { RespClient, showReply, toResp2 } from './support/resp-client.js';
+import { rngFrom } from './support/rng.js';
 
-function rngFrom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ================================================================================================
 // ZIndex vs a sorted array
