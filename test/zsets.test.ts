@@ -10,7 +10,7 @@ import { createKeyspace } from '../engine/keyspace/keyspace.js';
 import { VT_LARGE, VT_ZSET_LISTPACK } from '../engine/keyspace/api.js';
 import { ZIndex } from '../engine/types/zset-index.js';
 import {
-  formatG17, listpackScoreText, loadZset, loadZsetListpack, zsetEntries, zsetIndex, zsetPop,
+  listpackScoreText, loadZset, loadZsetListpack, zsetEntries, zsetIndex, zsetPop,
 } from '../engine/types/zset.js';
 import { formatDouble } from '../engine/commands/args.js';
 import { DoubleReply } from '../engine/commands/types.js';
@@ -186,7 +186,7 @@ test('listpack score text: integers within ±2^62 as integers, else %.17g', () =
   assert.is(t(2.5e-10), '2.5000000000000002e-10');
 });
 
-test('formatG17 agrees with args.formatDouble (exact ties included)', () => {
+test('formatDouble: 17 significant digits that read back as the same double, ties rounded to even', () => {
   const r = rngFrom(7);
   const samples = [1000000000000000.25, 0.5, 1e-5, 123456789.125, 5e-324, 1.7976931348623157e308, 2 ** 53 + 2, 0.3];
   for (let i = 0; i < 3000; i++) {
@@ -195,7 +195,15 @@ test('formatG17 agrees with args.formatDouble (exact ties included)', () => {
     else if (k < 0.6) samples.push(Math.floor(r() * 2 ** 52) / 2 ** Math.floor(r() * 12) * 10 ** Math.floor(r() * 6));
     else samples.push(new Float64Array(new Uint32Array([Math.floor(r() * 2 ** 32), Math.floor(r() * 2 ** 31)]).buffer)[0]!);
   }
-  for (const d of samples) if (Number.isFinite(d)) assert.is(formatG17(d), formatDouble(d), String(d));
+  for (const d of samples) {
+    if (!Number.isFinite(d)) continue;
+    const txt = formatDouble(d);
+    assert.is(Number(txt), d, `${d} → ${txt}`);
+    assert.ok(txt.replace(/^-/, '').replace(/e.*$/, '').replace('.', '').replace(/^0+/, '').length <= 17, txt);
+  }
+  assert.is(formatDouble(1000000000000000.25), '1000000000000000.2'); // glibc: half to even
+  assert.is(formatDouble(0.1), '0.10000000000000001');
+  assert.is(formatDouble(1e-7), '9.9999999999999995e-08'); // just below 10^-7: exponent settled exactly
 });
 
 // ================================================================================================

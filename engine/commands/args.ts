@@ -17,6 +17,9 @@
  * long double · double.
  */
 import { Errors, ReplyError } from '../errors.js';
+import { formatDouble } from '../types/double.js';
+
+export { formatDouble };
 
 // ================================================================================================
 // Integers
@@ -490,106 +493,6 @@ export function argDouble(b: Uint8Array): number {
   const v = parseDouble(b);
   if (v === null) throw Errors.notFloat();
   return v;
-}
-
-/**
- * printf("%.17g") of a double, the way addReplyDouble writes RESP2 doubles.
- * Why the detour: JS toPrecision(17) is exact except on ties, where it rounds half away from zero
- * and glibc rounds half to even (1000000000000000.25 → "1000000000000000.2" in C). A tie at the
- * 17th digit needs an exact 18th digit 5, so only then do we redo the rounding exactly.
- */
-export function formatDouble(d: number): string {
-  if (Number.isNaN(d)) return 'nan';
-  if (d === Infinity) return 'inf';
-  if (d === -Infinity) return '-inf';
-  if (d === 0) return Object.is(d, -0) ? '-0' : '0';
-  const neg = d < 0;
-  const a = neg ? -d : d;
-  let [digits, exp] = splitPrecision(a.toPrecision(17));
-  const [d18] = splitPrecision(a.toPrecision(18));
-  if (d18.charCodeAt(17) === 0x35) [digits, exp] = exactPrecision17(a);
-  return (neg ? '-' : '') + renderG(digits, exp, 17);
-}
-
-/** "1.2345e+21" / "123.45" → 17 digit string without the point, and the decimal exponent. */
-function splitPrecision(s: string): [string, number] {
-  const ei = s.indexOf('e');
-  let mant = s;
-  let exp = 0;
-  if (ei >= 0) {
-    mant = s.slice(0, ei);
-    exp = parseInt(s.slice(ei + 1), 10);
-  }
-  const dot = mant.indexOf('.');
-  if (dot >= 0) {
-    if (ei < 0) exp = dot - 1;
-    mant = mant.slice(0, dot) + mant.slice(dot + 1);
-  } else if (ei < 0) {
-    exp = mant.length - 1;
-  }
-  // toPrecision never emits leading zeros except for values < 1 ("0.00123"): strip them.
-  let lead = 0;
-  while (lead < mant.length - 1 && mant.charCodeAt(lead) === 0x30) lead++;
-  if (lead > 0) {
-    mant = mant.slice(lead);
-    exp -= lead;
-  }
-  return [mant, exp];
-}
-
-/** round(x × 10^s) for any integer s, to nearest with ties to even, on the exact value. */
-function roundScaled(x: BinaryFloat, s: number): bigint {
-  if (s >= 0) return scaledDecimal(x, s);
-  const p10 = 10n ** BigInt(-s);
-  const num = x.e >= 0 ? x.m << BigInt(x.e) : x.m;
-  const den = x.e >= 0 ? p10 : p10 << BigInt(-x.e);
-  let q = num / den;
-  const r2 = (num - q * den) * 2n;
-  if (r2 > den || (r2 === den && (q & 1n) === 1n)) q += 1n;
-  return q;
-}
-
-/** Is the exact value of x (positive, finite) at least 10^k? */
-function atLeastPow10(x: BinaryFloat, k: number): boolean {
-  // x = m·2^e against 10^k, both sides scaled to integers.
-  let lhs = x.m;
-  let rhs = 1n;
-  if (x.e >= 0) lhs <<= BigInt(x.e); else rhs <<= BigInt(-x.e);
-  if (k >= 0) rhs *= 10n ** BigInt(k); else lhs *= 10n ** BigInt(-k);
-  return lhs >= rhs;
-}
-
-/** 17 significant digits of a positive double, rounded half to even on its exact value. */
-function exactPrecision17(a: number): [string, number] {
-  const x = doubleToBinary(a);
-  let exp = Math.floor(Math.log10(a));
-  while (!atLeastPow10(x, exp)) exp--;
-  while (atLeastPow10(x, exp + 1)) exp++;
-  let digits = roundScaled(x, 16 - exp).toString();
-  if (digits.length > 17) { // rounded up to the next power of ten
-    digits = digits.slice(0, 17);
-    exp++;
-  }
-  return [digits, exp];
-}
-
-/** %g rendering of `digits` (significant digits, no point) × 10^exp with precision P. */
-function renderG(digits: string, exp: number, P: number): string {
-  if (exp < -4 || exp >= P) {
-    const frac = digits.slice(1).replace(/0+$/, '');
-    const es = Math.abs(exp) < 10 ? '0' + Math.abs(exp) : String(Math.abs(exp));
-    return digits[0]! + (frac.length > 0 ? '.' + frac : '') + (exp < 0 ? 'e-' : 'e+') + es;
-  }
-  let out: string;
-  if (exp >= 0) {
-    const intPart = digits.slice(0, exp + 1);
-    const frac = digits.slice(exp + 1).replace(/0+$/, '');
-    out = frac.length > 0 ? `${intPart}.${frac}` : intPart;
-  } else {
-    const frac = ('0'.repeat(-exp - 1) + digits).replace(/0+$/, '');
-    out = `0.${frac}`;
-  }
-  return out;
 }
 
 /**

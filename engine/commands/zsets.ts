@@ -16,7 +16,7 @@
 import { Errors, ReplyError } from '../errors.js';
 import { NO_EXPIRE, type StoredValue } from '../keyspace/api.js';
 import {
-  DEFAULT_ZSET_LIMITS, ZsetHandle, formatG17, isSet, isZset, lexGteMin, lexLteMax, lexRangeEmpty, needsSkiplist,
+  DEFAULT_ZSET_LIMITS, ZsetHandle, isSet, isZset, lexGteMin, lexLteMax, lexRangeEmpty, needsSkiplist,
   scoreGteMin, scoreLteMax, scoreRangeEmpty, setMembers, storeZset,
   type LexBound, type LexRange, type ScoreRange, type ZsetLimits,
 } from '../types/zset.js';
@@ -25,6 +25,7 @@ import type { EngineLike } from './engine-like.js';
 import { parseScanCursor } from './generic.js';
 import { globMatch, isMatchAll } from './glob.js';
 import { DoubleReply, NilArray, type CommandContext, type CommandFlag, type CommandSpec, type Handler, type Reply } from './types.js';
+import { formatDouble } from '../types/double.js';
 
 type Ctx = CommandContext<EngineLike>;
 
@@ -780,7 +781,7 @@ function zscanCommand(ctx: Ctx, argv: Buffer[]): Reply {
     const m = coll.field(ref);
     if (pattern !== null && !globMatch(pattern, m)) continue;
     const s = h.score(m)!;
-    out.push(Buffer.from(m), Buffer.from(formatG17(s), 'latin1'));
+    out.push(Buffer.from(m), Buffer.from(formatDouble(s), 'latin1'));
   }
   return [Buffer.from(String(cur), 'latin1'), out];
 }

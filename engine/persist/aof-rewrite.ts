@@ -16,7 +16,7 @@ import { writeRdbFile, type RdbWriteOptions, type RdbWriteResult } from './rdb-f
 import { encodeRespCommand, putRespCommand, respCommandSize } from './aof-ring.js';
 import { lzfDecompress } from './lzf.js';
 import { decodeRdbValue } from './rdb-reader.js';
-import { formatDouble } from '../server/resp-writer.js';
+import { formatDouble } from '../types/double.js';
 
 const AUTOSYNC_BYTES = 4 * 1024 * 1024;
 const OUT_BYTES = 1024 * 1024;

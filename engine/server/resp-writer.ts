@@ -24,6 +24,9 @@ import {
   DoubleReply, MapReply, NilArray, PushReply, RawReply, ReplySequence, SetReply, VerbatimReply,
   type Reply,
 } from '../commands/types.js';
+import { formatDouble } from '../types/double.js';
+
+export { formatDouble };
 
 export type Proto = 2 | 3;
 
@@ -50,34 +53,6 @@ export const Shared = {
   maxClients: Buffer.from('-ERR max number of clients reached\r\n'),
 } as const;
 
-/**
- * C's printf("%.17g", d), which Redis uses for doubles: 17 significant digits, trailing zeros
- * dropped, exponent form when the exponent is < -4 or >= 17 (two-digit exponent at least).
- * Infinity prints as inf/-inf, NaN as nan.
- */
-export function formatDouble(d: number): string {
-  if (d !== d) return 'nan';
-  if (d === Infinity) return 'inf';
-  if (d === -Infinity) return '-inf';
-  if (d === 0) return Object.is(d, -0) ? '-0' : '0';
-  const e = d.toExponential(16);
-  const ei = e.indexOf('e');
-  const exp = Number(e.slice(ei + 1));
-  if (exp < -4 || exp >= 17) {
-    const mant = stripZeros(e.slice(0, ei));
-    const a = exp < 0 ? -exp : exp;
-    return mant + (exp < 0 ? 'e-' : 'e+') + (a < 10 ? '0' + a : String(a));
-  }
-  return stripZeros(d.toFixed(16 - exp));
-}
-
-function stripZeros(s: string): string {
-  if (s.indexOf('.') === -1) return s;
-  let n = s.length;
-  while (s.charCodeAt(n - 1) === 0x30) n--;
-  if (s.charCodeAt(n - 1) === 0x2e) n--;
-  return s.slice(0, n);
-}
 
 export class ReplyBuffer {
   buf: Buffer;
