@@ -79,7 +79,7 @@ const SECTIONS: Record<string, Section> = {
       ['maxmemory', maxmem], ['maxmemory_human', human(maxmem)], ['maxmemory_policy', e.config.getString('maxmemory-policy')],
       ['mem_fragmentation_ratio', m.fragmentationRatio.toFixed(2)],
       ['mem_fragmentation_bytes', m.arenaBytes + m.indexBytes - m.usedMemory],
-      ['mem_allocator', 'forkless-slab'], ['lazyfree_pending_objects', e.keyspace.lazyfreePending],
+      ['mem_allocator', 'forkless-slab'], ['lazyfree_pending_objects', e.keyspace.lazyfreePendingObjects], ['lazyfreed_objects', e.keyspace.lazyfreedObjects],
       ['forkless_page_size', m.pageSize], ['forkless_pages', m.pages], ['forkless_free_pages', m.freePages],
       ['forkless_arena_bytes', m.arenaBytes], ['forkless_index_bytes', m.indexBytes],
       ['forkless_dataset_bytes', m.datasetBytes], ['forkless_cow_bytes', m.cowBytes],

@@ -858,12 +858,16 @@ export class SharedKeyspace implements Keyspace {
     while (budget > 0 && this.zombies.length > 0) {
       const c = this.zombies[0];
       budget -= c.freeSome(budget);
-      if (c.count === 0) this.zombies.shift();
+      if (c.count === 0) { this.zombies.shift(); this.lazyfreedObjects++; }
     }
     return this.lazyfreePending;
   }
 
-  /** Elements of deleted collections not yet freed (INFO lazyfree_pending_objects). */
+  /** Deleted collections not yet freed, and those freed so far (INFO lazyfree_pending_objects / lazyfreed_objects). */
+  get lazyfreePendingObjects(): number { return this.zombies.length; }
+  lazyfreedObjects = 0;
+
+  /** Elements of deleted collections not yet freed. */
   get lazyfreePending(): number {
     let left = 0;
     for (const c of this.zombies) left += c.count;
