@@ -359,6 +359,18 @@ export class CommandFlow {
     if (own !== null) this.engine.server?.push(client.id, own); // after the reply, already written
   }
 
+  /**
+   * A blocked client's command, served by blocking.ts once a key is ready: one execution unit, and
+   * the WATCH bookkeeping any write gets (a served BLMOVE's push must fail a watcher's EXEC).
+   */
+  serveBlocked(client: ClientState, argv: Buffer[], now: number): Reply {
+    const spec = this.engine.dispatcher.lookup(argv);
+    const pending = spec !== null && this.tx.entries > 0 ? this.pendingTouch(client, argv, spec, commandName(argv)) : null;
+    const r = this.engine.dispatchUnit(client, argv, now);
+    if (pending !== null && r.dirty > 0 && !(r.reply instanceof ReplyError)) this.applyTouch(pending);
+    return r.reply;
+  }
+
   // ---- WATCH bookkeeping --------------------------------------------------------------------------
 
   /**

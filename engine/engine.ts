@@ -88,7 +88,7 @@ export class Engine implements EngineLike, ServerEnginePort {
     this.blocking = new BlockingRegistry({
       keyspace: this.keyspace,
       databases: this.databases,
-      serveCommand: (client, argv, now) => this.dispatchUnit(client, argv, now).reply,
+      serveCommand: (client, argv, now) => this.flow.serveBlocked(client, argv, now),
       uncountCall: (argv) => {
         const name = this.dispatcher.fullName(argv);
         const st = name === null ? undefined : this.dispatcher.commandStats.get(name);

@@ -83,6 +83,17 @@ const SETTLE = 60;
 type Scenario = (r: Run) => Promise<void>;
 
 const scenarios: Record<string, Scenario> = {
+  async watchSeesServedMove(r) {
+    const [a, w, p] = [await r.client(), await r.client(), await r.client()];
+    await r.call(w, 'watch', 'WATCH', 'dst');
+    const pa = pending(a, 'BLMOVE', 'src', 'dst', 'LEFT', 'RIGHT', 0); await sleep(SETTLE);
+    await r.call(p, 'push', 'RPUSH', 'src', 'x');
+    r.note('a', await pa);
+    await r.call(w, 'multi', 'MULTI');
+    await r.call(w, 'q', 'SET', 'after', '1');
+    await r.call(w, 'exec', 'EXEC'); // nil: the served BLMOVE changed dst after WATCH
+    await r.call(p, 'dst', 'LRANGE', 'dst', 0, -1);
+  },
   async blockedClientsInInfo(r) {
     const [a, b, p] = [await r.client(), await r.client(), await r.client()];
     const blocked = async (label: string): Promise<void> => {
