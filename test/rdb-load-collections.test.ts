@@ -383,6 +383,35 @@ if (!haveRedis()) {
     }
   });
 
+  test('a compact collection saved under looser limits stays compact on load, as in redis-server (only the entry count converts)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fl-packed-'));
+    try {
+      const srv = await startRedis({ dir, args: ['--dbfilename', 'dump.rdb', '--save', '', '--hash-max-listpack-value', '300', '--zset-max-listpack-value', '300', '--zset-max-listpack-entries', '300'] });
+      const c = await RespClient.connect(srv.port);
+      await c.call('HSET', 'h', 'f', 'v'.repeat(200));
+      await c.call('ZADD', 'z', 1, 'm'.repeat(200));
+      await c.call('ZADD', 'zmany', ...Array.from({ length: 200 }, (_v, i) => [i, `m${i}`]).flat());
+      await c.call('SAVE');
+      await c.close();
+      await srv.stop();
+      const want: Record<string, string> = {};
+      const plain = await startRedis({ dir, args: ['--dbfilename', 'dump.rdb', '--save', ''] });
+      const p = await RespClient.connect(plain.port);
+      for (const k of ['h', 'z', 'zmany']) want[k] = String(await p.call('OBJECT', 'ENCODING', k));
+      await p.close();
+      await plain.stop();
+      assert.equal(want, { h: 'listpack', z: 'listpack', zmany: 'skiplist' });
+      await withForkless(dir, async (db) => {
+        const got: Record<string, string> = {};
+        for (const k of ['h', 'z', 'zmany']) got[k] = String(db.call('OBJECT', 'ENCODING', k));
+        assert.equal(got, want);
+        assert.is((db.call('HGET', 'h', 'f') as Buffer).length, 200);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('legacy encodings (zipmap, ziplists, quicklist v1, intsets, plain, ASCII scores) load as redis-server loads them', async () => {
     const withLists = await listsAvailable();
     const dir = mkdtempSync(join(tmpdir(), 'fl-rdblegacy-'));

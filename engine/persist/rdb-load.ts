@@ -77,13 +77,15 @@ export function storeRdbValue(ks: Keyspace, db: number, key: Uint8Array, value: 
       ks.setString(db, key, value.value, expireMs);
       return;
     case 'hash':
-      loadHash(ks, db, key, value.entries, expireMs, limits.hash);
+      // A compact form in the file stays compact up to the entry count, whatever the lengths (Redis's loader).
+      loadHash(ks, db, key, value.entries, expireMs,
+        value.packed === true ? { ...limits.hash, maxListpackValue: Number.MAX_SAFE_INTEGER } : limits.hash);
       return;
     case 'set':
       loadSet(ks, db, key, value.members, expireMs, limits.set);
       return;
     case 'zset':
-      loadZset(ks, db, key, value.entries.map((e) => [e.member, e.score] as const), expireMs, limits.zset);
+      loadZset(ks, db, key, value.entries.map((e) => [e.member, e.score] as const), expireMs, limits.zset, value.packed === true);
       return;
     case 'list':
       loadList(ks, db, key, value.items, expireMs, limits.listMaxListpackSize);

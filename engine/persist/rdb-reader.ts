@@ -47,13 +47,17 @@ import { RDB_OPCODE, RDB_TYPE, RDB_TYPE_NAME, RDB_VERSION, QUICKLIST_NODE, type 
 
 export type { ZsetEntry } from './rdb-format.js';
 
-/** A decoded value. Encodings are not reported: a quicklist and a plain list both come out as 'list'. */
+/**
+ * A decoded value. Encodings are not reported, except `packed`: the file held the collection as a
+ * listpack, ziplist or intset, which Redis's loader keeps compact whatever the element lengths,
+ * converting only past the entry-count limit (a zipmap is checked for lengths too: not packed).
+ */
 export type RdbValue =
   | { readonly type: 'string'; readonly value: Uint8Array }
   | { readonly type: 'list'; readonly items: Uint8Array[] }
-  | { readonly type: 'set'; readonly members: Uint8Array[] }
-  | { readonly type: 'zset'; readonly entries: ZsetEntry[] }
-  | { readonly type: 'hash'; readonly entries: Array<[Uint8Array, Uint8Array]> };
+  | { readonly type: 'set'; readonly members: Uint8Array[]; readonly packed?: boolean }
+  | { readonly type: 'zset'; readonly entries: ZsetEntry[]; readonly packed?: boolean }
+  | { readonly type: 'hash'; readonly entries: Array<[Uint8Array, Uint8Array]>; readonly packed?: boolean };
 
 export interface RdbVisitor {
   /** AUX field; key and value decoded as latin1 (one char per byte, so nothing is lost). */
@@ -677,7 +681,7 @@ class RdbParser {
       if (!dups.add(field)) this.failAtBlobStart(blobStart, `${label} integrity check failed. (duplicate field)`);
       entries[i] = [field, entryBytes(ents[2 * i + 1]!)];
     }
-    return { type: 'hash', entries };
+    return { type: 'hash', entries, packed: true };
   }
 
   private pairsToZset(ents: PackedEntry[], label: string, blobStart: number): RdbValue | null {
@@ -701,7 +705,7 @@ class RdbParser {
       if (!dups.add(member)) this.failAtBlobStart(blobStart, `${label} integrity check failed. (duplicate member)`);
       entries[i] = { member, score };
     }
-    return { type: 'zset', entries };
+    return { type: 'zset', entries, packed: true };
   }
 
   /** Semantic errors found after a blob was decoded: name the blob's data offset when it has one. */
@@ -926,7 +930,7 @@ class RdbParser {
       prev = v;
       members[i] = intBytes(v);
     }
-    return { type: 'set', members };
+    return { type: 'set', members, packed: true };
   }
 
   /*
