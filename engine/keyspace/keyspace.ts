@@ -66,8 +66,8 @@ const SMALL_TYPE_NAME = new Map<number, ValueType>([
   [VT_LIST_LISTPACK, 'list'],
 ]);
 
-/** Elements the cron's lazy free releases per pass (about 1 ms of work). */
-const LAZYFREE_BATCH = 4096;
+/** Elements lazy free releases between clock reads. */
+const LAZYFREE_BATCH = 1024;
 const EMPTY = new Uint8Array(0);
 
 class DbState {
@@ -112,6 +112,7 @@ export class SharedKeyspace implements Keyspace {
   private readonly elemDomain: DbState;
   private readonly elemStore: ElementStore;
   private readonly zombies: Collection[] = [];
+  private zombieHead = 0;
   private readonly idBuf: Buffer = Buffer.alloc(4);
 
   constructor(opts: KeyspaceOptions = {}) {
@@ -841,36 +842,51 @@ export class SharedKeyspace implements Keyspace {
     return expired;
   }
 
-  /**
-   * Cron work: incremental rehash (~1 ms per db that needs it), shrinking sparse tables, and the
-   * lazy free of deleted large collections (a batch of elements per pass, Redis's lazyfree role).
-   */
+  /** Cron work (activerehashing): incremental rehash (~1 ms per db that needs it), shrinking sparse tables. */
   cron(rehashMs: number): void {
     for (const d of this.dbs) {
       d.dict.maybeShrink();
       if (d.dict.isRehashing) d.dict.rehashFor(rehashMs);
     }
-    this.lazyFree(LAZYFREE_BATCH);
   }
 
-  /** Frees up to `budget` elements of deleted collections; returns how many remain queued. */
+  /**
+   * Lazy free from the cron: frees elements of deleted collections for about `ms` milliseconds
+   * (batches of 1024, the clock read between them). Redis hands the object to a background
+   * thread; here the main thread pays ~1 ms per tick (≈20k elements), so a 1M-element DEL
+   * returns at once and its memory comes back over a few seconds.
+   */
+  lazyFreeFor(ms: number): void {
+    if (this.zombies.length === 0) return;
+    const end = performance.now() + ms;
+    do this.lazyFree(LAZYFREE_BATCH); while (this.zombies.length > 0 && performance.now() < end);
+  }
+
+  /** Frees up to `budget` elements of deleted collections (whole hash chains: may overshoot a little); returns how many. */
   lazyFree(budget: number): number {
-    while (budget > 0 && this.zombies.length > 0) {
-      const c = this.zombies[0];
-      budget -= c.freeSome(budget);
-      if (c.count === 0) { this.zombies.shift(); this.lazyfreedObjects++; }
+    let freed = 0;
+    while (freed < budget && this.zombieHead < this.zombies.length) {
+      const c = this.zombies[this.zombieHead];
+      const n = c.freeSome(budget - freed);
+      freed += n;
+      // n === 0 with elements left would mean an index that lost track of records: never spin on it.
+      if (c.count === 0 || n === 0) {
+        this.zombieHead++;
+        this.lazyfreedObjects++;
+      }
     }
-    return this.lazyfreePending;
+    if (this.zombieHead === this.zombies.length) { this.zombies.length = 0; this.zombieHead = 0; }
+    return freed;
   }
 
   /** Deleted collections not yet freed, and those freed so far (INFO lazyfree_pending_objects / lazyfreed_objects). */
-  get lazyfreePendingObjects(): number { return this.zombies.length; }
+  get lazyfreePendingObjects(): number { return this.zombies.length - this.zombieHead; }
   lazyfreedObjects = 0;
 
   /** Elements of deleted collections not yet freed. */
   get lazyfreePending(): number {
     let left = 0;
-    for (const c of this.zombies) left += c.count;
+    for (let i = this.zombieHead; i < this.zombies.length; i++) left += this.zombies[i].count;
     return left;
   }
 
