@@ -206,6 +206,9 @@ test('BGSAVE: collections changed, deleted and replaced while the worker runs ar
       const info = String(db.call('INFO', 'persistence'));
       assert.match(info, /rdb_last_bgsave_status:ok/);
       const copied = Number(/forkless_snapshot_pages_copied:(\d+)/.exec(info)?.[1] ?? 0);
+      // The worker held large collections while gathering them: at most their serialized size.
+      const assembly = Number(/forkless_snapshot_assembly_peak_bytes:(\d+)/.exec(info)?.[1] ?? -1);
+      assert.ok(assembly > 0 && assembly < 400_000, `assembly peak ${assembly} bytes`);
       const file = join(dir, 'dump.rdb');
       assertSame(expected, stateOfFile(file), `file vs keyspace at BGSAVE start (page ${pageSize})`);
       if (copied > 0) pageSizes.shift();

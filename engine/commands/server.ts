@@ -115,6 +115,7 @@ const SECTIONS: Record<string, Section> = {
       ['forkless_snapshot_main_thread_capture_ms', snap ? Math.round(snap.captureUs / 1000) : 0],
       ['forkless_snapshot_duration_ms', snap ? Math.round(snap.durationMs) : -1],
       ['forkless_snapshot_keys', snap?.keys ?? 0],
+      ['forkless_snapshot_assembly_peak_bytes', snap?.assemblyPeakBytes ?? 0],
       ...e.aof.forklessInfo(),
     ];
   },

@@ -28,7 +28,7 @@ const BGSAVE_RETRY_DELAY_S = 5;
 
 /** The last BGSAVE: the barrier's counters plus what the worker reports. */
 export type SnapshotFigures = BarrierStats &
-  Pick<RdbWriteResult, 'pagesFromShadow' | 'pagesCopiedByWorker' | 'keys' | 'bytes' | 'durationMs'>;
+  Pick<RdbWriteResult, 'pagesFromShadow' | 'pagesCopiedByWorker' | 'keys' | 'bytes' | 'durationMs' | 'assemblyPeakBytes'>;
 
 export class RdbPersistence {
   /** Changes since the last successful save (rdb_changes_since_last_save). */
@@ -193,7 +193,7 @@ export class RdbPersistence {
         this.install(temp, file, dir);
         this.lastSnapshot = {
           ...b, pagesFromShadow: res.pagesFromShadow, pagesCopiedByWorker: res.pagesCopiedByWorker,
-          keys: res.keys, bytes: res.bytes, durationMs: res.durationMs,
+          keys: res.keys, bytes: res.bytes, durationMs: res.durationMs, assemblyPeakBytes: res.assemblyPeakBytes,
         };
         this.lastCowSize = b.bytesCopied;
         this.dirty -= this.dirtyAtStart;

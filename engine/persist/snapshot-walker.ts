@@ -68,6 +68,8 @@ export interface WalkStats {
   extents: number;
   /** Pages the main thread encoded itself (copy budget spent). */
   fragments: number;
+  /** Most bytes of large collections held at once while their pieces were gathered (collectionRecord). */
+  assemblyPeakBytes: number;
   aborted: boolean;
 }
 
@@ -100,7 +102,7 @@ export class SnapshotWalker {
   private readonly serializer: PageSerializer;
   private readonly fragments: SabRing | null;
   private readonly fragScratch = { buf: new Uint8Array(0) };
-  readonly stats: WalkStats = { keys: 0, pagesFromShadow: 0, pagesCopiedByWorker: 0, extents: 0, fragments: 0, aborted: false };
+  readonly stats: WalkStats = { keys: 0, pagesFromShadow: 0, pagesCopiedByWorker: 0, extents: 0, fragments: 0, assemblyPeakBytes: 0, aborted: false };
 
   /** `rdbOutput`: the sink writes RDB (records may be copied in their stored RDB form). */
   constructor(job: WalkJob, private readonly sink: RecordSink, rdbOutput: { compression: boolean } | null = null) {
@@ -149,6 +151,7 @@ export class SnapshotWalker {
     this.drainFragments();
     this.serializer.finish();
     this.stats.keys = this.serializer.keys;
+    this.stats.assemblyPeakBytes = this.serializer.assemblyPeakBytes;
     return this.stats;
   }
 
@@ -350,6 +353,9 @@ export class PageSerializer {
   // -- collections -------------------------------------------------------------------------------
 
   private groups: Map<number, CollectionGroup> | null = null;
+  /** Bytes held by collections being gathered, and the most at once. */
+  private assemblyBytes = 0;
+  assemblyPeakBytes = 0;
 
   private group(id: number): CollectionGroup | undefined {
     if (this.groups === null) {
@@ -373,7 +379,8 @@ export class PageSerializer {
       const id = (buf[v] | (buf[v + 1] << 8) | (buf[v + 2] << 16) | (buf[v + 3] << 24)) >>> 0;
       const g = this.group(id);
       if (g === undefined) return;
-      g.add(buf, k, klen, v + 4, vlen - 4);
+      this.assemblyBytes += g.add(buf, k, klen, v + 4, vlen - 4);
+      if (this.assemblyBytes > this.assemblyPeakBytes) this.assemblyPeakBytes = this.assemblyBytes;
       if (g.complete()) this.emitGroup(id, g);
       return;
     }
@@ -410,6 +417,7 @@ export class PageSerializer {
     if (this.switchDbs) this.switchDb(h.db);
     if (h.expire >= 0) this.sink.expireMs(h.expire);
     this.sink.collection(g.rdbType, h.key, g.value());
+    this.assemblyBytes -= g.bytes;
     this.groups!.delete(id);
     this.keys++;
   }
@@ -477,9 +485,13 @@ class CollectionGroup {
     this.pos += len;
   }
 
-  /** One element record: field at k, payload (after the collection id) at p. */
-  add(src: Uint8Array, k: number, klen: number, p: number, plen: number): void {
+  /** Serialized bytes gathered so far. */
+  bytes = 0;
+
+  /** One element record: field at k, payload (after the collection id) at p. Returns the bytes it added. */
+  add(src: Uint8Array, k: number, klen: number, p: number, plen: number): number {
     this.got++;
+    const before = this.pos + this.nodeBytes;
     switch (this.kind) {
       case 'hash': this.str(src, k, klen); this.str(src, p, plen); break;
       case 'set': this.str(src, k, klen); break;
@@ -497,10 +509,16 @@ class CollectionGroup {
         const o = putRdbLen(bytes, 1, lplen);
         bytes.set(src.subarray(p + 8, p + plen), o);
         this.nodes.push({ label, bytes });
+        this.nodeBytes += bytes.length;
         break;
       }
     }
+    const added = this.pos + this.nodeBytes - before;
+    this.bytes += added;
+    return added;
   }
+
+  private nodeBytes = 0;
 
   /** The RDB value: element count, then the elements. */
   value(): Uint8Array {
