@@ -73,6 +73,9 @@ export interface WalkStats {
   aborted: boolean;
 }
 
+/** Marks a fragment's first word as a RAW one (records verbatim; low byte = physical db). */
+export const RAW_FRAGMENT = 0x80000000;
+
 export class SnapshotAbortedError extends ForklessError {
   constructor() {
     super('EABORTED', 'snapshot aborted');
@@ -235,6 +238,16 @@ export class SnapshotWalker {
     this.serializer.record(phys, buf, u32, LARGE_HEADER_BYTES);
   }
 
+  private rawBuf = new Uint8Array(new ArrayBuffer(0));
+
+  /** A RAW fragment (fragment-encoder.ts): a slab page image, serialized like a captured page. */
+  private rawFragment(payload: Uint8Array): void {
+    const len = payload.length - 8;
+    if (this.rawBuf.length < len) this.rawBuf = new Uint8Array(new ArrayBuffer(Math.max(len, this.rawBuf.length * 2)));
+    this.rawBuf.set(payload.subarray(8));
+    this.serializer.slab(this.rawBuf, new Uint32Array(this.rawBuf.buffer, 0, this.rawBuf.length >> 2));
+  }
+
   private serializeSlab(buf: Uint8Array, u32: Uint32Array): void {
     this.serializer.slab(buf, u32);
   }
@@ -250,6 +263,11 @@ export class SnapshotWalker {
       const dv = new DataView(payload.buffer, payload.byteOffset, 8);
       const db = dv.getUint32(0, true);
       const keys = dv.getUint32(4, true);
+      if ((db & RAW_FRAGMENT) !== 0) {
+        this.rawFragment(payload);
+        this.stats.fragments++;
+        return;
+      }
       this.serializer.switchDb(db);
       this.sink.rawBytes(payload, 8, payload.length - 8);
       this.serializer.keys += keys;
