@@ -32,9 +32,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reply } from '../engine/commands/types.js';
 import { ReplyError } from '../engine/errors.js';
-import { VT_HASH_LISTPACK, VT_LARGE, VT_SET_INTSET, VT_STRING } from '../engine/keyspace/api.js';
+import { KEEP_TTL, VT_HASH_LISTPACK, VT_LARGE, VT_SET_INTSET, VT_STRING } from '../engine/keyspace/api.js';
 import { createKeyspace } from '../engine/keyspace/keyspace.js';
-import { lookupSet, setAdd, setMembers, setRemove } from '../engine/types/set.js';
+import { lookupSet, setAdd, setMembers, setRemove, storeSet } from '../engine/types/set.js';
 import { makeHarness, type Harness } from './support/command-harness.js';
 import { haveRedis, startRedis } from './support/real-redis.js';
 import { RespClient, RespParser, sameReply, showReply, toResp2 } from './support/resp-client.js';
@@ -256,7 +256,7 @@ async function redisEncoding(cli: RespClient, key: string): Promise<string | nul
 }
 
 /** Brings our set at key to Redis's contents without propagating (after SPOP picked differently). */
-async function resyncSet(ctx: Ctx, key: string): Promise<void> {
+async function resyncSet(ctx: Ctx, key: string, rebuilt: boolean): Promise<void> {
   const kb = Buffer.from(key, 'latin1');
   const theirs = await ctx.cli.call('SMEMBERS', kb);
   if (!Array.isArray(theirs)) return; // not a set: SPOP failed on both sides
@@ -268,6 +268,18 @@ async function resyncSet(ctx: Ctx, key: string): Promise<void> {
   const drop = have.filter((m) => !want.has(m)).map((m) => Buffer.from(m, 'latin1'));
   const haveSet = new Set(have);
   const add = [...want].filter((m) => !haveSet.has(m)).map((m) => Buffer.from(m, 'latin1'));
+  // SPOP's third case rebuilds the set from the survivors it picked at random: Redis's may all be
+  // integers (an intset again) where ours are not, or the reverse. Check ours against our own
+  // survivors, then rebuild in Redis's encoding.
+  if (sv !== null && rebuilt) {
+    const allInts = have.length <= ctx.maxIntset && have.every((m) => /^(0|-?[1-9][0-9]*)$/.test(m) && BigInt(m) >= -(2n ** 63n) && BigInt(m) < 2n ** 63n);
+    assert.is(ourEncoding(ctx.h, kb), allInts ? 'intset' : 'hashtable', `SPOP rebuilt ${key} from ${JSON.stringify(have)}`);
+    const enc = await redisEncoding(ctx.cli, key);
+    if (enc !== null && enc !== ourEncoding(ctx.h, kb)) {
+      storeSet(ks, db, kb, [...want].map((m) => Buffer.from(m, 'latin1')), KEEP_TTL, { maxIntsetEntries: ctx.maxIntset });
+      return;
+    }
+  }
   // Add first: removing first could empty the set and delete the key, losing its encoding.
   if (add.length > 0) setAdd(ks, db, kb, lookupSet(ks, db, kb), add, { maxIntsetEntries: ctx.maxIntset });
   if (drop.length > 0) setRemove(ks, db, kb, lookupSet(ks, db, kb)!, drop);
@@ -361,7 +373,9 @@ async function compareStep(ctx: Ctx, step: Step, where: string): Promise<void> {
     assert.ok(sameReply(ours, theirs), `${msg}\n  whole small collection: exact`);
   }
   if (name === 'spop' && key !== undefined) {
-    await resyncSet(ctx, key);
+    // Redis 7.0's third SPOP case (count < size, (size - count) * 5 <= count) rebuilds the set.
+    const rebuilt = argv.length === 3 && count > 0 && count < members.size && (members.size - count) * 5 <= count;
+    await resyncSet(ctx, key, rebuilt);
     const encAfter = await redisEncoding(cli, key);
     if (encAfter === null || encAfter === 'intset' || encAfter === 'hashtable') {
       assert.is(ourEncoding(h, Buffer.from(key, 'latin1')), encAfter, `${msg}\n  encoding after SPOP`);

@@ -255,6 +255,7 @@ const coverage = { steps: 0, commands: new Map<string, number>(), errors: new Ma
 
 async function compareStep(h: Harness, cli: RespClient, step: Step, where: string, resp3: boolean): Promise<void> {
   const { argv, compare } = step;
+  if (process.env['ZS_TRACE'] !== undefined) console.log(where, show(argv).slice(0, 300));
   const ours0 = (a: Buffer[]): Reply => (resp3 ? wire3(h.run(...a)) : toResp2(h.run(...a)));
   if (compare === 'scan') {
     const theirs = await fullScan((a) => cli.call(...a), argv);

@@ -311,6 +311,31 @@ test('errors and edge replies', () => {
   assert.is(h.run('ZCOUNT', 'n', '(', '+inf'), 1);
 });
 
+test('-0 scores: a listpack holds 0, a skiplist keeps -0, also when a listpack converts in the same ZADD (as redis-server 7.0.15)', () => {
+  const h = makeHarness(createKeyspace(), 'shared');
+  const long = 'L'.repeat(70);
+  h.run('ZADD', 'lp', '-0', 'x');
+  assert.is(str(h.run('ZSCORE', 'lp', 'x')), '"0"');
+  assert.is(str(h.run('ZADD', 'lp', 'INCR', '-0', 'y')), '"-0"', 'the INCR reply is the computed score');
+  assert.is(str(h.run('ZSCORE', 'lp', 'y')), '"0"');
+  // existing listpack: -0 goes in as 0, then the long member converts the key
+  h.run('ZADD', 'conv', 1, 'a');
+  h.run('ZADD', 'conv', '-0', 'b', 1, long);
+  assert.is(encodingOf(h, 'conv'), 'skiplist');
+  assert.is(str(h.run('ZSCORE', 'conv', 'b')), '"0"');
+  // new key whose first member fits a listpack: the same
+  h.run('ZADD', 'conv2', '-0', 'y', 1, long);
+  assert.is(str(h.run('ZSCORE', 'conv2', 'y')), '"0"');
+  // a listpack score updated to -0, then converted by a later pair of the same command
+  h.run('ZADD', 'conv3', 5, 'y');
+  h.run('ZADD', 'conv3', '-0', 'y', 1, long);
+  assert.is(str(h.run('ZSCORE', 'conv3', 'y')), '"0"');
+  // a new key whose first member is long starts as a skiplist and keeps -0
+  h.run('ZADD', 'sk', 1, long, '-0', 'y');
+  assert.is(str(h.run('ZSCORE', 'sk', 'y')), '"-0"');
+  assert.is(str(h.run('ZINCRBY', 'sk', '-0', 'y')), '"-0"');
+});
+
 test('ZMPOP propagates as ZPOPMIN/ZPOPMAX key count; no-op writes propagate nothing', () => {
   const h = makeHarness(createKeyspace(), 'shared');
   h.run('ZADD', 'z', 1, 'a', 2, 'b', 3, 'c');

@@ -382,6 +382,9 @@ export class ZsetHandle {
       if (this.members!.length + 1 > this.limits.maxListpackEntries || member.length > this.limits.maxListpackValue) {
         this.toLarge();
       } else {
+        // A listpack stores -0 as the integer 0: keep the decoded arrays equal to the bytes, or a
+        // conversion later in the same command would carry -0 into the skiplist (Redis has 0).
+        if (score === 0) score = 0;
         const i = this.smallLowerBound(score, member);
         this.members!.splice(i, 0, Buffer.from(member));
         this.scores!.splice(i, 0, score);
@@ -412,6 +415,7 @@ export class ZsetHandle {
     }
     const i = this.smallFind(member);
     if (i < 0 || this.scores![i] === newScore) return;
+    if (newScore === 0) newScore = 0; // -0 → 0, as the listpack stores it (see add)
     const m = this.members![i]!;
     this.members!.splice(i, 1);
     this.scores!.splice(i, 1);
