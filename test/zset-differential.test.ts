@@ -360,7 +360,10 @@ async function runSequences(resp3: boolean, sequences: number, steps: number, se
       const g = new Gen(rngFrom(seed));
       await cli.call('FLUSHALL');
       h.run('FLUSHALL');
-      for (let i = 0; i < steps; i++) await compareStep(h, cli, genStep(g), `seed ${seed} step ${i}:`, resp3);
+      for (let i = 0; i < steps; i++) {
+        await compareStep(h, cli, genStep(g), `seed ${seed} step ${i}:`, resp3);
+        if (process.env['ZS_CHECK'] !== undefined) await compareDataset(h, cli, `seed ${seed} after step ${i}`, resp3);
+      }
       await compareDataset(h, cli, `seed ${seed} end`, resp3);
     }
     if (!resp3) {

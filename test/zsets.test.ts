@@ -336,6 +336,29 @@ test('-0 scores: a listpack holds 0, a skiplist keeps -0, also when a listpack c
   assert.is(str(h.run('ZINCRBY', 'sk', '-0', 'y')), '"-0"');
 });
 
+test('ZRANGESTORE: elements stored before the destination converts have -0 turned to 0 (as redis-server 7.0.15)', () => {
+  const h = makeHarness(createKeyspace(), 'shared');
+  const cfg: Record<string, number> = { 'zset-max-listpack-entries': 128, 'zset-max-listpack-value': 64 };
+  Object.assign(h.engine, { config: { getInt: (name: string): number => cfg[name] ?? NaN } });
+  const long = 'L'.repeat(70);
+  const all = (k: string): string => str(h.run('ZRANGE', k, 0, -1, 'WITHSCORES'));
+  h.run('ZADD', 'src', 1, long, '-0', 'a', '-0', 'b', 5, 'c');
+  assert.is(all('src'), `["a", "-0", "b", "-0", "${long}", "1", "c", "5"]`);
+  h.run('ZRANGESTORE', 'd', 'src', 0, -1);
+  assert.is(all('d'), `["a", "0", "b", "0", "${long}", "1", "c", "5"]`, 'a and b went into the listpack first');
+  h.run('ZRANGESTORE', 'd2', 'src', 0, -1, 'REV');
+  assert.is(all('d2'), `["a", "-0", "b", "-0", "${long}", "1", "c", "5"]`, 'the long member came first: converted at once');
+  cfg['zset-max-listpack-entries'] = 2;
+  h.run('ZADD', 's3', 1, long, '-0', 'a', '-0', 'b', '-0', 'c');
+  h.run('ZRANGESTORE', 'd3', 's3', '-inf', 'inf', 'BYSCORE');
+  assert.is(all('d3'), `["a", "0", "b", "0", "c", "-0", "${long}", "1"]`, 'a score range starts as a listpack whatever its length');
+  h.run('ZRANGESTORE', 'd4', 's3', 0, -1);
+  assert.is(all('d4'), `["a", "-0", "b", "-0", "c", "-0", "${long}", "1"]`, 'a rank range longer than the limit starts as a skiplist');
+  h.run('ZRANGESTORE', 'd5', 's3', 0, 1);
+  assert.is(all('d5'), '["a", "0", "b", "0"]');
+  assert.is(encodingOf(h, 'd5'), 'listpack');
+});
+
 test('ZMPOP propagates as ZPOPMIN/ZPOPMAX key count; no-op writes propagate nothing', () => {
   const h = makeHarness(createKeyspace(), 'shared');
   h.run('ZADD', 'z', 1, 'a', 2, 'b', 3, 'c');

@@ -389,25 +389,41 @@ function zrangeGeneric(ctx: Ctx, argv: Buffer[], argStart: number, store: boolea
 
   const v = ctx.engine.keyspace.lookupValue(ctx.client.db, key);
   if (v === null) {
-    if (store) return storeResult(ctx, argv[1]!, []);
+    if (store) return storeResult(ctx, argv[1]!, [], true);
     return [];
   }
   if (!isZset(v)) throw Errors.wrongType();
   const res = selectRange(open(ctx, key, v), rtype, reverse, start, end, score, lex, offset, limit);
-  if (store) return storeResult(ctx, argv[1]!, res);
+  if (store) return storeResult(ctx, argv[1]!, res, rtype === 'rank');
   return pairsReply(ctx, res, withscores);
 }
 
-/** ZRANGESTORE's destination: the result replaces it (no TTL), or an empty result deletes it. */
-function storeResult(ctx: Ctx, dst: Buffer, res: Array<[Buffer, number]>): Reply {
+/**
+ * ZRANGESTORE's destination: the result replaces it (no TTL), or an empty result deletes it.
+ *
+ * Why the -0 walk: Redis builds the destination by adding the elements one by one, in the order
+ * the range emits them, to a new zset that starts as a listpack — except a rank range longer than
+ * zset-max-listpack-entries, which starts as a skiplist. A listpack stores a -0 score as the
+ * integer 0, and converting keeps that 0, so every element added before the conversion (the
+ * entry count passing the limit or a member longer than zset-max-listpack-value) ends with 0
+ * where later ones keep -0. `rankRange` says whether Redis knew the length up front.
+ */
+function storeResult(ctx: Ctx, dst: Buffer, res: Array<[Buffer, number]>, rankRange: boolean): Reply {
   const ks = ctx.engine.keyspace;
   if (res.length === 0) {
     if (ks.del(ctx.client.db, dst)) ctx.dirty(1);
     return 0;
   }
+  const limits = limitsOf(ctx.engine);
   let maxLen = 0;
   for (const [m] of res) if (m.length > maxLen) maxLen = m.length;
-  storeZset(ks, ctx.client.db, dst, res, needsSkiplist(res.length, maxLen, limitsOf(ctx.engine)), NO_EXPIRE);
+  let listpack = !(rankRange && res.length > limits.maxListpackEntries);
+  for (let i = 0; listpack && i < res.length; i++) {
+    const e = res[i]!;
+    if (i + 1 > limits.maxListpackEntries || e[0].length > limits.maxListpackValue) listpack = false;
+    else if (e[1] === 0) e[1] = 0; // -0 → 0
+  }
+  storeZset(ks, ctx.client.db, dst, res, needsSkiplist(res.length, maxLen, limits), NO_EXPIRE);
   ctx.dirty(1);
   return res.length;
 }
