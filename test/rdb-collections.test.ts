@@ -297,4 +297,37 @@ test('BGSAVE through commands: collections converting encodings, growing, shrink
   }
 });
 
+
+test('listpack back-lengths at their size boundaries (16383, 2097151 bytes): pops from both ends, SAVE, redis-check-rdb, redis-server', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fl-lpedge-'));
+  const db = await open({ dir, save: '', 'hash-max-listpack-value': '3000000' });
+  let closed = false;
+  try {
+    const sizes = [16376, 16377, 16378, 16379, 16380, 2097145, 2097146, 2097147];
+    for (const n of sizes) {
+      db.call('RPUSH', `l${n}`, 'a'.repeat(n), 'x', 'y');
+      db.call('LPUSH', `l${n}`, 'h');
+      db.call('HSET', `h${n}`, 'f', 'v'.repeat(n), 'g', '1');
+      assert.is(String(db.call('OBJECT', 'ENCODING', `h${n}`)), 'listpack');
+    }
+    for (const n of sizes) {
+      assert.is(String(db.call('RPOP', `l${n}`)), 'y');
+      assert.equal((db.call('LRANGE', `l${n}`, '0', '-1') as Buffer[]).map((x) => x.length), [1, n, 1]);
+      db.call('RPUSH', `l${n}`, 'y');
+    }
+    assert.is(db.call('SAVE'), 'OK');
+    const file = join(dir, 'dump.rdb');
+    const st = stateOfFile(file);
+    assert.is(st.size, sizes.length * 2);
+    if (!haveRedis()) return;
+    assert.match(execFileSync('redis-check-rdb', [file], { encoding: 'utf8' }), /RDB looks OK/);
+    closed = true;
+    await db.close();
+    assertSame(st, await stateInRedis(file, dir), 'redis-server');
+  } finally {
+    if (!closed) await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

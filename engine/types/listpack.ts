@@ -60,14 +60,17 @@ function entrySize(e: Uint8Array, iv: bigint | null): number {
 }
 
 function writeBacklen(out: Uint8Array, p: number, l: number): number {
-  // Written so that reading right to left gives 7-bit groups, high bit set on all but the last read.
-  if (l <= 127) { out[p] = l; return p + 1; }
-  const bytes: number[] = [];
+  // Exactly backlenSize(l) 7-bit groups (Redis's sizes: 16383 takes three bytes, 00 FF FF, though
+  // two would hold it), highest first; all but the leftmost carry the continuation bit, because a
+  // reverse walk reads from the right.
+  const n = backlenSize(l);
   let v = l;
-  while (v > 0) { bytes.push(v & 127); v = Math.floor(v / 128); }
-  // bytes[0] is the lowest group; it is read first (rightmost) and carries the continuation bit.
-  for (let k = bytes.length - 1; k >= 0; k--) out[p++] = k === bytes.length - 1 ? bytes[k]! : bytes[k]! | 128;
-  return p;
+  for (let k = n - 1; k >= 0; k--) {
+    const g = v & 127;
+    v = Math.floor(v / 128);
+    out[p + k] = k === 0 ? g : g | 128;
+  }
+  return p + n;
 }
 
 /** Encodes entries (byte strings) into a listpack. */
