@@ -40,6 +40,11 @@ export class Arena {
   pageCount = 0;
   private freeSingles: number[] = [];
   private freeCount = 0;
+  /** Freed extents by length (allocRun reuses them first; entries are re-checked when taken). */
+  private readonly freeRuns = new Map<number, number[]>();
+  /** The shortest run a full scan failed to find, and pages freed since (see allocRun). */
+  private failedScanLen = 0;
+  private freedSinceScan = 0;
 
   constructor(pageSize: number) {
     if (!isValidPageSize(pageSize)) {
@@ -71,12 +76,22 @@ export class Arena {
   }
 
   /**
-   * `n` contiguous pages within one segment. First-fit over freed pages (a linear scan: large
-   * records are rare and the scan is over the page-kind bytes, not memory), else the tail.
+   * `n` contiguous pages within one segment.
+   * Why three steps: list nodes and large values are freed and reallocated at the same sizes over
+   * and over (a queue of 8 KiB list nodes frees and takes two-page extents on every pop/push), so
+   * freed extents are kept by length and reused first (O(1)). Otherwise a first-fit scan over the
+   * page kinds, which is O(pages) and so is skipped when an earlier scan for a run this long
+   * failed and no page was freed since (a fragmented arena would otherwise pay a full scan on
+   * every allocation). Last, the tail.
    */
   allocRun(n: number): number {
     if (n === 1) return this.allocPage();
-    if (this.freeCount >= n) {
+    const runs = this.freeRuns.get(n);
+    while (runs !== undefined && runs.length > 0) {
+      const start = runs.pop()!;
+      if (this.isFreeRun(start, n)) { this.freeCount -= n; return start; }
+    }
+    if (this.freeCount >= n && !(this.failedScanLen !== 0 && n >= this.failedScanLen && this.freedSinceScan === 0)) {
       let run = 0;
       for (let p = 0; p < this.pageCount; p++) {
         if (this.kind[p] === PAGE_FREE && (run === 0 || this.segOf(p) === this.segOf(p - run))) {
@@ -88,8 +103,26 @@ export class Arena {
           }
         } else run = this.kind[p] === PAGE_FREE ? 1 : 0;
       }
+      this.failedScanLen = this.failedScanLen === 0 ? n : Math.min(this.failedScanLen, n);
+      this.freedSinceScan = 0;
     }
     return this.extend(n);
+  }
+
+  /** Frees the extent of `n` pages at `start` and remembers it for a run of the same length. */
+  freeRun(start: number, n: number): void {
+    for (let p = start; p < start + n; p++) this.freePage(p);
+    if (n > 1) {
+      let runs = this.freeRuns.get(n);
+      if (runs === undefined) { runs = []; this.freeRuns.set(n, runs); }
+      runs.push(start);
+    }
+  }
+
+  private isFreeRun(start: number, n: number): boolean {
+    if (this.segOf(start) !== this.segOf(start + n - 1)) return false;
+    for (let p = start; p < start + n; p++) if (this.kind[p] !== PAGE_FREE) return false;
+    return true;
   }
 
   freePage(p: number): void {
@@ -97,6 +130,7 @@ export class Arena {
     this.aux[p] = 0;
     this.freeSingles.push(p);
     this.freeCount++;
+    this.freedSinceScan++;
   }
 
   private extend(n: number): number {

@@ -340,7 +340,7 @@ export class SharedKeyspace implements Keyspace {
     const p = this.pageOf(ref);
     if (a.kind[p] !== PAGE_SLAB) {
       const n = a.aux[p];
-      for (let q = p; q < p + n; q++) a.freePage(q);
+      a.freeRun(p, n);
       this.largeBytes -= n * a.pageSize;
       return;
     }
