@@ -92,27 +92,36 @@ test('deleting a large collection frees its elements lazily, from the cron, in b
   assert.ok(ks.memoryStats().usedMemory <= before + 64, `${ks.memoryStats().usedMemory} vs ${before}`);
 });
 
-test('overwriting, expiring and flushing large collections releases them; small blobs round-trip', () => {
+test('overwriting, expiring and flushing large collections releases them (small ones at once, big ones lazily); small blobs round-trip', () => {
   const ks = createKeyspace();
+  const fillHash = (c: ReturnType<typeof ks.createLarge>, n: number): void => { for (let i = 0; i < n; i++) c.insert(b(`f${i}`), b('1')); };
   const h = ks.createLarge(0, b('k'), 'hash', NO_EXPIRE);
-  h.insert(b('a'), b('1'));
+  fillHash(h, 10);
   ks.setString(0, b('k'), b('str'), NO_EXPIRE);
   assert.is(ks.typeOf(0, b('k')), 'string');
-  assert.is(ks.lazyfreePending, 1);
+  assert.is(ks.lazyfreePending, 0, 'a 10-element collection is freed at once');
+  const big = ks.createLarge(0, b('big'), 'hash', NO_EXPIRE);
+  fillHash(big, 5000);
+  ks.setString(0, b('big'), b('str'), NO_EXPIRE);
+  assert.is(ks.lazyfreePending, 5000);
+  assert.is(ks.lazyfreePendingObjects, 1);
   const z = ks.createLarge(1, b('z'), 'zset', Date.now() + 50);
-  z.insert(b('m'), Buffer.alloc(8));
+  for (let i = 0; i < 3000; i++) z.insert(b(`m${i}`), Buffer.alloc(8));
+  // createLarge paid down part of the pending free.
+  assert.ok(ks.lazyfreePending < 5000, String(ks.lazyfreePending));
   ks.now = Date.now() + 100;
   assert.is(ks.lookupValue(1, b('z')), null);
-  assert.is(ks.lazyfreePending, 2);
+  assert.is(ks.lazyfreePendingObjects, 2);
   ks.putBlob(2, b('small'), VT_HASH_LISTPACK, b('blob'), NO_EXPIRE);
   assert.is(ks.typeOf(2, b('small')), 'hash');
   assert.is(Buffer.from(ks.lookupValue(2, b('small'))!.blob).toString(), 'blob');
-  const s2 = ks.createLarge(2, b('big'), 'set', NO_EXPIRE);
-  s2.insert(b('x'), new Uint8Array(0));
+  const s2 = ks.createLarge(2, b('big2'), 'set', NO_EXPIRE);
+  for (let i = 0; i < 2000; i++) s2.insert(b(`x${i}`), new Uint8Array(0));
   ks.flushAll();
-  assert.is(ks.lazyfreePending, 3);
-  ks.lazyFree(10);
-  assert.is(ks.lazyfreePending, 0);
+  assert.is(ks.lazyfreePendingObjects, 3);
+  while (ks.lazyfreePending > 0) ks.lazyFree(1000);
+  assert.is(ks.lazyfreePendingObjects, 0);
+  assert.is(ks.lazyfreedObjects, 3);
 });
 
 test.run();
