@@ -14,10 +14,11 @@
  *    `next` field: O(1) HGET/SISMEMBER/ZSCORE with one 4-byte bucket per element.
  *  - Lists store listpack nodes; their order is the type layer's business (aux), but every node
  *    carries a float label increasing from head to tail so a snapshot can restore the order.
- *  - Deleting a collection (DEL, overwrite, expiry, FLUSHDB) unlinks the key at once and frees the
- *    elements later from the cron, a budget at a time (Redis's lazyfree), so a 1M-element DEL does
- *    not stall the thread. A snapshot that began before the delete still sees every element: the
- *    pages are freed through the barrier like any write.
+ *  - Deleting a collection (DEL, overwrite, expiry, FLUSHDB) unlinks the key at once; up to 1024
+ *    elements are freed right away, bigger collections in 0.5 ms slices on timers (Redis's
+ *    lazyfree role; keyspace.ts dropLarge, engine.ts lazyFreeSoon), so a 1M-element DEL does not
+ *    stall the thread. A snapshot that began before the delete still sees every element: freeing
+ *    waits while a snapshot runs, and pages are freed through the barrier like any write.
  */
 import { Dict } from './dict.js';
 import { hashBytes } from './hash.js';

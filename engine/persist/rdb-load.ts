@@ -10,12 +10,9 @@
  * Collections. The reader decodes every RDB encoding (plain, zipmap, ziplist, intset, listpack,
  * quicklist v1/v2) into element arrays; storeRdbValue hands them to the type layer's builders
  * (loadHash, loadSet, loadZset, loadList), which choose the encoding as Redis 7.0's loader does
- * from the configured thresholds. One approximation: the reader does not report the source
- * encoding, and Redis keeps a listpack/ziplist hash or zset whose count fits even when one of its
- * elements is longer than the *-max-listpack-value threshold (it checks only counts for those
- * encodings); here such a value becomes a hashtable/skiplist. A file written by Redis under the
- * same thresholds never holds such a listpack (the write path would already have converted it).
- * Likewise lists are rebuilt by tail pushes under list-max-listpack-size, where Redis keeps a
+ * from the configured thresholds. A hash or zset the file held as a listpack/ziplist (the
+ * reader's `packed`) stays compact up to the entry count whatever its element lengths, as Redis's
+ * loader does. Lists are rebuilt by tail pushes under list-max-listpack-size, where Redis keeps a
  * quicklist-2 file's node boundaries: same elements, possibly other node sizes (MEMORY USAGE).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
