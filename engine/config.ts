@@ -10,6 +10,8 @@
  *                             it the main thread encodes pages into RDB fragments instead
  *   forkless-aof-postpone-after-ms everysec: how long a running fsync may hold replies before
  *                             Redis's write postponement starts (engine/persist/aof.ts)
+ *   forkless-snapshot-assembly-limit bytes of large collections a snapshot worker gathers in
+ *                             memory before spilling them next to the file (snapshot-walker.ts)
  */
 import { ConfigError } from './errors.js';
 
@@ -99,6 +101,7 @@ const DIRECTIVES: Directive[] = [
   D('forkless-expire-budget-ms', 'int', '2', true, { min: 0, max: 100 }),
   D('forkless-cow-budget-percent', 'int', '5', true, { min: 0, max: 1000 }),
   D('forkless-aof-postpone-after-ms', 'int', '50', true, { min: 0, max: 2000 }),
+  D('forkless-snapshot-assembly-limit', 'memory', '64mb', true),
 ];
 
 const BY_NAME = new Map<string, Directive>();

@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKeyspace, type SharedKeyspace } from '../engine/keyspace/keyspace.js';
@@ -326,6 +326,38 @@ test('listpack back-lengths at their size boundaries (16383, 2097151 bytes): pop
     assertSame(st, await stateInRedis(file, dir), 'redis-server');
   } finally {
     if (!closed) await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+
+test('BGSAVE of many collections grown side by side spills gathered elements past forkless-snapshot-assembly-limit; the file is unchanged', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fl-spill-'));
+  const db = await open({ dir, save: '', 'forkless-snapshot-assembly-limit': '65536' });
+  try {
+    // Round-robin growth interleaves every hash's elements in the element pages.
+    for (let i = 0; i < 1500; i++) {
+      for (let h = 0; h < 60; h++) {
+        if (h % 3 === 0) db.call('HSET', `h${h}`, `field-${i}`, `value-${i}-${h}`);
+        else if (h % 3 === 1) db.call('ZADD', `z${h}`, String(i * 0.5), `member-${i}`);
+        else db.call('RPUSH', `l${h}`, `item-${i}-${'x'.repeat(i % 40)}`);
+      }
+    }
+    const expected = stateByCommands(db);
+    assert.is(db.call('BGSAVE'), 'Background saving started');
+    for (let h = 0; h < 60; h += 2) db.call('DEL', h % 3 === 0 ? `h${h}` : h % 3 === 1 ? `z${h}` : `l${h}`);
+    await db.engine.rdb.waitIdle();
+    const info = String(db.call('INFO', 'persistence'));
+    assert.match(info, /rdb_last_bgsave_status:ok/);
+    const spilled = Number(/forkless_snapshot_assembly_spilled_bytes:(\d+)/.exec(info)?.[1] ?? 0);
+    const peak = Number(/forkless_snapshot_assembly_peak_bytes:(\d+)/.exec(info)?.[1] ?? 0);
+    assert.ok(spilled > 500_000, `spilled ${spilled}`);
+    // Bound: the limit, plus under 4 KiB per collection too small to be worth spilling, plus a node.
+    assert.ok(peak < 65536 + 60 * 4096 + 16384 && peak < spilled / 2, `in-memory peak ${peak}, spilled ${spilled}`);
+    assertSame(expected, stateOfFile(join(dir, 'dump.rdb')), 'file vs keyspace at BGSAVE start');
+    assert.equal(readdirSync(dir).filter((f) => f.includes('spill')), [], 'no spill file left');
+  } finally {
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

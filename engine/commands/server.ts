@@ -116,6 +116,7 @@ const SECTIONS: Record<string, Section> = {
       ['forkless_snapshot_duration_ms', snap ? Math.round(snap.durationMs) : -1],
       ['forkless_snapshot_keys', snap?.keys ?? 0],
       ['forkless_snapshot_assembly_peak_bytes', snap?.assemblyPeakBytes ?? 0],
+      ['forkless_snapshot_assembly_spilled_bytes', snap?.assemblySpilledBytes ?? 0],
       ...e.aof.forklessInfo(),
     ];
   },

@@ -54,7 +54,7 @@ export function writeRdbFile(job: WalkJob, opts: RdbWriteOptions): RdbWriteResul
     }, { compression: opts.compression, checksum: opts.checksum });
     enc.header(RDB_VERSION);
     for (const [k, v] of opts.aux) enc.aux(k, v);
-    const stats = new SnapshotWalker(job, enc, { compression: opts.compression }).run();
+    const stats = new SnapshotWalker({ ...job, spillPath: job.spillPath ?? `${opts.path}.spill` }, enc, { compression: opts.compression }).run();
     enc.finish();
     fsyncSync(fd);
     return { ...stats, bytes, durationMs: performance.now() - t0 };

@@ -28,7 +28,7 @@ const BGSAVE_RETRY_DELAY_S = 5;
 
 /** The last BGSAVE: the barrier's counters plus what the worker reports. */
 export type SnapshotFigures = BarrierStats &
-  Pick<RdbWriteResult, 'pagesFromShadow' | 'pagesCopiedByWorker' | 'keys' | 'bytes' | 'durationMs' | 'assemblyPeakBytes'>;
+  Pick<RdbWriteResult, 'pagesFromShadow' | 'pagesCopiedByWorker' | 'keys' | 'bytes' | 'durationMs' | 'assemblyPeakBytes' | 'assemblySpilledBytes'>;
 
 export class RdbPersistence {
   /** Changes since the last successful save (rdb_changes_since_last_save). */
@@ -180,7 +180,7 @@ export class RdbPersistence {
     this.bgsaveStart = Date.now();
     this.scheduled = false;
     this.log('notice', `Background saving started by pid ${process.pid}`);
-    const task: SnapshotTask = { job: { shared: job.shared, logicalDb: job.logicalDb, dbSizes: job.dbSizes, expiresSizes: job.expiresSizes, collections: job.collections, elementDomain: job.elementDomain }, opts: this.writeOptions(temp) };
+    const task: SnapshotTask = { job: { shared: job.shared, logicalDb: job.logicalDb, dbSizes: job.dbSizes, expiresSizes: job.expiresSizes, collections: job.collections, elementDomain: job.elementDomain, assemblyLimitBytes: this.config.getInt('forkless-snapshot-assembly-limit') }, opts: this.writeOptions(temp) };
     const run = (this.getPool().run(task) as Promise<RdbWriteResult>).then(
       (res) => {
         const b = this.keyspace.barrier.stats;
@@ -193,7 +193,7 @@ export class RdbPersistence {
         this.install(temp, file, dir);
         this.lastSnapshot = {
           ...b, pagesFromShadow: res.pagesFromShadow, pagesCopiedByWorker: res.pagesCopiedByWorker,
-          keys: res.keys, bytes: res.bytes, durationMs: res.durationMs, assemblyPeakBytes: res.assemblyPeakBytes,
+          keys: res.keys, bytes: res.bytes, durationMs: res.durationMs, assemblyPeakBytes: res.assemblyPeakBytes, assemblySpilledBytes: res.assemblySpilledBytes,
         };
         this.lastCowSize = b.bytesCopied;
         this.dirty -= this.dirtyAtStart;

@@ -27,6 +27,7 @@ import {
   slabHeaderBytes, valueOffset,
 } from '../keyspace/layout.js';
 import type { CollectionKind } from '../keyspace/api.js';
+import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { ForklessError } from '../errors.js';
 import { SabRing } from '../sab/ring.js';
 
@@ -55,6 +56,12 @@ export interface DbMap {
   /** Large collections live at snapshot start, and the element pages' physical db (keyspace.ts). */
   collections?: ReadonlyArray<{ id: number; kind: CollectionKind; count: number }>;
   elementDomain?: number;
+  /**
+   * Gathered collection bytes the serializer may hold in memory before spilling them to
+   * `spillPath` (default 64 MiB; no path: never spill).
+   */
+  assemblyLimitBytes?: number;
+  spillPath?: string;
 }
 
 export interface WalkJob extends DbMap {
@@ -70,6 +77,8 @@ export interface WalkStats {
   fragments: number;
   /** Most bytes of large collections held at once while their pieces were gathered (collectionRecord). */
   assemblyPeakBytes: number;
+  /** Bytes of gathered collections written to the spill file (past assemblyLimitBytes). */
+  assemblySpilledBytes: number;
   aborted: boolean;
 }
 
@@ -105,7 +114,7 @@ export class SnapshotWalker {
   private readonly serializer: PageSerializer;
   private readonly fragments: SabRing | null;
   private readonly fragScratch = { buf: new Uint8Array(0) };
-  readonly stats: WalkStats = { keys: 0, pagesFromShadow: 0, pagesCopiedByWorker: 0, extents: 0, fragments: 0, assemblyPeakBytes: 0, aborted: false };
+  readonly stats: WalkStats = { keys: 0, pagesFromShadow: 0, pagesCopiedByWorker: 0, extents: 0, fragments: 0, assemblyPeakBytes: 0, assemblySpilledBytes: 0, aborted: false };
 
   /** `rdbOutput`: the sink writes RDB (records may be copied in their stored RDB form). */
   constructor(job: WalkJob, private readonly sink: RecordSink, rdbOutput: { compression: boolean } | null = null) {
@@ -131,8 +140,16 @@ export class SnapshotWalker {
     this.extentBuf = new Uint8Array(0);
   }
 
-  /** Serializes every page; returns when all were captured. */
+  /** Serializes every page; returns when all were captured. Removes any spill file, also on failure. */
   run(): WalkStats {
+    try {
+      return this.walk();
+    } finally {
+      this.serializer.closeSpill();
+    }
+  }
+
+  private walk(): WalkStats {
     for (let p = 0; p < this.pages; p++) {
       if ((p & 255) === 0 && Atomics.load(this.ctl, C_ABORT) !== 0) { this.stats.aborted = true; throw new SnapshotAbortedError(); }
       while (this.drainFragments() || this.drainCopied()) { /* backlog first: it holds copy memory */ }
@@ -155,6 +172,7 @@ export class SnapshotWalker {
     this.serializer.finish();
     this.stats.keys = this.serializer.keys;
     this.stats.assemblyPeakBytes = this.serializer.assemblyPeakBytes;
+    this.stats.assemblySpilledBytes = this.serializer.assemblySpilledBytes;
     return this.stats;
   }
 
@@ -400,6 +418,7 @@ export class PageSerializer {
       this.assemblyBytes += g.add(buf, k, klen, v + 4, vlen - 4);
       if (this.assemblyBytes > this.assemblyPeakBytes) this.assemblyPeakBytes = this.assemblyBytes;
       if (g.complete()) this.emitGroup(id, g);
+      else if (this.assemblyBytes > this.assemblyLimit && this.job.spillPath !== undefined) this.spill();
       return;
     }
     const db = this.job.logicalDb[phys];
@@ -434,10 +453,36 @@ export class PageSerializer {
     const h = g.header!;
     if (this.switchDbs) this.switchDb(h.db);
     if (h.expire >= 0) this.sink.expireMs(h.expire);
-    this.sink.collection(g.rdbType, h.key, g.value());
-    this.assemblyBytes -= g.bytes;
+    this.assemblyBytes -= g.memBytes;
+    this.sink.collection(g.rdbType, h.key, g.value(this.spillFile));
     this.groups!.delete(id);
     this.keys++;
+  }
+
+  private get assemblyLimit(): number { return this.job.assemblyLimitBytes ?? 64 * 1024 * 1024; }
+  private spillFile: SpillFile | null = null;
+  assemblySpilledBytes = 0;
+
+  /**
+   * Why: all large collections share the element pages, so when many grew at once their elements
+   * interleave and none completes until late in the walk — the gathered bytes could approach the
+   * whole collection dataset. Past the limit, the biggest in-memory parts go to a spill file (a
+   * sequential append) until half the limit is left; a collection is read back in one piece when
+   * it is written, so memory is then bounded by the limit plus the largest single collection.
+   */
+  private spill(): void {
+    if (this.spillFile === null) this.spillFile = new SpillFile(this.job.spillPath!);
+    const byMem = [...this.groups!.values()].sort((a, b) => b.memBytes - a.memBytes);
+    for (const g of byMem) {
+      if (this.assemblyBytes <= this.assemblyLimit / 2 || g.memBytes < 4096) break;
+      const n = g.spillTo(this.spillFile);
+      this.assemblyBytes -= n;
+      this.assemblySpilledBytes += n;
+    }
+  }
+
+  closeSpill(): void {
+    if (this.spillFile !== null) { this.spillFile.close(); this.spillFile = null; }
   }
 
   /** End of the walk: every collection live at snapshot start must have been written. */
@@ -478,8 +523,11 @@ class CollectionGroup {
   readonly rdbType: number;
   private buf = new Uint8Array(256);
   private pos = 0;
-  /** Lists: nodes with their labels, sorted when written. */
-  private readonly nodes: Array<{ label: number; bytes: Uint8Array }> = [];
+  /** Lists: nodes with their labels, sorted when written (bytes null: spilled at off/len). */
+  private readonly nodes: Array<{ label: number; bytes: Uint8Array | null; off: number; len: number }> = [];
+  /** Hash/set/zset: chunks of the element bytes already spilled, in order. */
+  private readonly chunks: Array<[number, number]> = [];
+  private spilledLen = 0;
 
   constructor(readonly kind: CollectionKind, readonly count: number) {
     this.rdbType = LARGE_RDB_TYPE[kind];
@@ -503,8 +551,8 @@ class CollectionGroup {
     this.pos += len;
   }
 
-  /** Serialized bytes gathered so far. */
-  bytes = 0;
+  /** Serialized bytes gathered and still in memory. */
+  memBytes = 0;
 
   /** One element record: field at k, payload (after the collection id) at p. Returns the bytes it added. */
   add(src: Uint8Array, k: number, klen: number, p: number, plen: number): number {
@@ -526,31 +574,89 @@ class CollectionGroup {
         bytes[0] = 2; // container PACKED
         const o = putRdbLen(bytes, 1, lplen);
         bytes.set(src.subarray(p + 8, p + plen), o);
-        this.nodes.push({ label, bytes });
+        this.nodes.push({ label, bytes, off: 0, len: bytes.length });
         this.nodeBytes += bytes.length;
         break;
       }
     }
     const added = this.pos + this.nodeBytes - before;
-    this.bytes += added;
+    this.memBytes += added;
     return added;
+  }
+
+  /** Moves the in-memory bytes to the spill file; returns how many. */
+  spillTo(f: SpillFile): number {
+    let n = 0;
+    if (this.kind === 'list') {
+      for (const node of this.nodes) {
+        if (node.bytes === null) continue;
+        node.off = f.append(node.bytes, 0, node.len);
+        node.bytes = null;
+        n += node.len;
+      }
+      this.nodeBytes = 0;
+    } else if (this.pos > 5) {
+      const len = this.pos - 5;
+      this.chunks.push([f.append(this.buf, 5, len), len]);
+      this.spilledLen += len;
+      n = len;
+      this.pos = 5;
+      this.buf = new Uint8Array(256);
+    }
+    this.memBytes -= n;
+    return n;
   }
 
   private nodeBytes = 0;
 
-  /** The RDB value: element count, then the elements. */
-  value(): Uint8Array {
+  /** The RDB value: element count, then the elements (spilled parts read back in order). */
+  value(f: SpillFile | null): Uint8Array {
     if (this.kind === 'list') {
       this.nodes.sort((a, b) => a.label - b.label);
       for (const n of this.nodes) {
-        this.reserve(n.bytes.length);
-        this.buf.set(n.bytes, this.pos);
-        this.pos += n.bytes.length;
+        this.reserve(n.len);
+        if (n.bytes !== null) this.buf.set(n.bytes, this.pos);
+        else f!.read(n.off, n.len, this.buf, this.pos);
+        this.pos += n.len;
       }
+    } else if (this.chunks.length > 0) {
+      const all = new Uint8Array(5 + this.spilledLen + (this.pos - 5));
+      let p = 5;
+      for (const [off, len] of this.chunks) { f!.read(off, len, all, p); p += len; }
+      all.set(this.buf.subarray(5, this.pos), p);
+      this.buf = all;
+      this.pos = all.length;
     }
     const lenBytes = rdbLenSize(this.count);
     const start = 5 - lenBytes;
     putRdbLen(this.buf, start, this.count);
     return this.buf.subarray(start, this.pos);
+  }
+}
+
+/** Append-only scratch file for gathered collection bytes (see PageSerializer.spill). */
+class SpillFile {
+  private readonly fd: number;
+  private size = 0;
+  constructor(private readonly path: string) {
+    this.fd = openSync(path, 'w+', 0o600);
+  }
+  append(src: Uint8Array, off: number, len: number): number {
+    const at = this.size;
+    let done = 0;
+    while (done < len) done += writeSync(this.fd, src, off + done, len - done, at + done);
+    this.size += len;
+    return at;
+  }
+  read(off: number, len: number, dst: Uint8Array, dstOff: number): void {
+    let done = 0;
+    while (done < len) {
+      const n = readSync(this.fd, dst, dstOff + done, len - done, off + done);
+      if (n === 0) throw new ForklessError('ESPILL', `${this.path}: short read at offset ${off + done}`);
+      done += n;
+    }
+  }
+  close(): void {
+    try { closeSync(this.fd); } finally { rmSync(this.path, { force: true }); }
   }
 }
