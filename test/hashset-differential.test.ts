@@ -274,8 +274,7 @@ async function resyncSet(ctx: Ctx, key: string, rebuilt: boolean): Promise<void>
   if (sv !== null && rebuilt) {
     const allInts = have.length <= ctx.maxIntset && have.every((m) => /^(0|-?[1-9][0-9]*)$/.test(m) && BigInt(m) >= -(2n ** 63n) && BigInt(m) < 2n ** 63n);
     assert.is(ourEncoding(ctx.h, kb), allInts ? 'intset' : 'hashtable', `SPOP rebuilt ${key} from ${JSON.stringify(have)}`);
-    const enc = await redisEncoding(ctx.cli, key);
-    if (enc !== null && enc !== ourEncoding(ctx.h, kb)) {
+    if (want.size > 0) {
       storeSet(ks, db, kb, [...want].map((m) => Buffer.from(m, 'latin1')), KEEP_TTL, { maxIntsetEntries: ctx.maxIntset });
       return;
     }
@@ -476,7 +475,9 @@ const STEPS = Number(process.env['FORKLESS_DIFF_STEPS'] ?? 200);
 const BASE_SEED = Number(process.env['FORKLESS_DIFF_SEED'] ?? 20240707);
 
 /** Small thresholds make conversions frequent; every third sequence uses Redis's defaults with bulk steps. */
-const SMALL = { 'hash-max-listpack-entries': 8, 'hash-max-listpack-value': 16, 'set-max-intset-entries': 8 };
+// FORKLESS_HSDIFF_SMALL="entries,value,intset" replaces the small thresholds (CI: 8,16,8).
+const [smallE, smallV, smallI] = (process.env['FORKLESS_HSDIFF_SMALL'] ?? '8,16,8').split(',').map(Number) as [number, number, number];
+const SMALL = { 'hash-max-listpack-entries': smallE, 'hash-max-listpack-value': smallV, 'set-max-intset-entries': smallI };
 const DEFAULTS = { 'hash-max-listpack-entries': 512, 'hash-max-listpack-value': 64, 'set-max-intset-entries': 512 };
 
 if (!haveRedis()) {

@@ -355,6 +355,11 @@ async function runSequences(resp3: boolean, sequences: number, steps: number, se
     if (resp3) await cli.call('HELLO', '3');
     const h = makeHarness(createKeyspace(), 'shared');
     h.client.resp = resp3 ? 3 : 2;
+    // FORKLESS_ZDIFF_LIMITS="entries,value" runs other zset-max-listpack-* values (CI: 128,64).
+    const [entries, value] = (process.env['FORKLESS_ZDIFF_LIMITS'] ?? '128,64').split(',').map(Number) as [number, number];
+    const config: Record<string, number> = { 'zset-max-listpack-entries': entries, 'zset-max-listpack-value': value };
+    Object.assign(h.engine, { config: { getInt: (name: string): number => config[name] ?? NaN } });
+    for (const [k, v] of Object.entries(config)) await cli.call('CONFIG', 'SET', k, String(v));
     for (let s = 0; s < sequences; s++) {
       const seed = seed0 + s;
       const g = new Gen(rngFrom(seed));
