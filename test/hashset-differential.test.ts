@@ -89,7 +89,8 @@ class Gen extends BaseGen {
   }
 
   count(): string {
-    if (this.chance(0.12)) return this.pick(['x', '-9223372036854775808', '9223372036854775807', '1.5', '']);
+    if (this.chance(0.12)) return this.pick(['x', '-9223372036854775808', '9223372036854775807', '1.5', '', '-0', '+1', '0x1']);
+    if (this.chance(0.06)) return String(this.int(-700, 700)); // around the sizes of bulk-built sets and hashes
     return String(this.int(-12, 14));
   }
 
