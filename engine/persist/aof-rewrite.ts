@@ -207,7 +207,8 @@ export function writeRespBase(job: WalkJob, opts: RespBaseOptions): BaseWriteRes
   try {
     const sink = new RespFileSink(fd, opts.incrementalFsync);
     if (opts.timestamp) sink.raw(Buffer.from(`#TS:${Math.floor(Date.now() / 1000)}\r\n`, 'latin1'));
-    const stats = new SnapshotWalker(job, sink).run();
+    // Gathered collections past the assembly limit spill next to the temp file, as an RDB base's do.
+    const stats = new SnapshotWalker({ ...job, spillPath: job.spillPath ?? `${opts.path}.spill` }, sink).run();
     sink.flush();
     fsyncSync(fd);
     return { ...stats, bytes: sink.bytes, durationMs: performance.now() - t0 };

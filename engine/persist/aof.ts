@@ -1023,6 +1023,10 @@ export class AofPersistence {
 
   private rewriteTask(preamble: boolean, job: RewriteTask['job'], path: string): RewriteTask {
     const cfg = this.host.config;
+    const walk: RewriteTask['job'] = {
+      shared: job.shared, logicalDb: job.logicalDb, dbSizes: job.dbSizes, expiresSizes: job.expiresSizes, collections: job.collections,
+      elementDomain: job.elementDomain, assemblyLimitBytes: cfg.getInt('forkless-snapshot-assembly-limit'),
+    };
     if (preamble) {
       const rdb: RdbWriteOptions = {
         path,
@@ -1034,11 +1038,11 @@ export class AofPersistence {
           ['used-mem', String(this.host.keyspace.memoryStats().usedMemory)], ['aof-base', '1'],
         ],
       };
-      return { format: 'rdb', job: { shared: job.shared, logicalDb: job.logicalDb, dbSizes: job.dbSizes, expiresSizes: job.expiresSizes, collections: job.collections, elementDomain: job.elementDomain }, rdb };
+      return { format: 'rdb', job: walk, rdb };
     }
     return {
       format: 'resp',
-      job: { shared: job.shared, logicalDb: job.logicalDb, dbSizes: job.dbSizes, expiresSizes: job.expiresSizes, collections: job.collections, elementDomain: job.elementDomain },
+      job: walk,
       resp: { path, incrementalFsync: cfg.getBool('aof-rewrite-incremental-fsync'), timestamp: cfg.getBool('aof-timestamp-enabled') },
     };
   }
