@@ -89,8 +89,8 @@ test('node labels increase head → tail through head pushes, tail pushes and mi
   const coll = sv.large!;
   const ix = coll.aux as NodeIndex;
   assert.ok(ix instanceof NodeIndex);
-  for (let i = 1; i < ix.refs.length; i++) assert.ok(ix.labels[i]! > ix.labels[i - 1]!, `labels ordered at ${i}`);
-  for (let i = 0; i < ix.refs.length; i++) assert.is(coll.nodeLabel(ix.refs[i]!), ix.labels[i]!);
+  for (let i = 1; i < ix.length; i++) assert.ok(ix.at(i).label > ix.at(i - 1).label, `labels ordered at ${i}`);
+  for (let i = 0; i < ix.length; i++) assert.is(coll.nodeLabel(ix.at(i).ref), ix.at(i).label);
   const expect = contents(h, 'l');
   assert.is(expect.length, 80);
   // A collection without its index (COPY, RDB load) rebuilds it from the labels.
@@ -100,7 +100,7 @@ test('node labels increase head → tail through head pushes, tail pushes and mi
   // Many splits at the same place exhaust the midpoint precision: relabelled, still ordered.
   for (let i = 0; i < 200; i++) h.run('LINSERT', 'l', 'BEFORE', 'm59', `p${i}`);
   const ix2 = ks.lookupValue(0, B('l'))!.large!.aux as NodeIndex;
-  for (let i = 1; i < ix2.labels.length; i++) assert.ok(ix2.labels[i]! > ix2.labels[i - 1]!);
+  for (let i = 1; i < ix2.length; i++) assert.ok(ix2.at(i).label > ix2.at(i - 1).label);
   assert.is(h.run('LLEN', 'l'), 280);
   assert.equal(contents(h, 'l').slice(0, 3), expect.slice(0, 3));
 });

@@ -153,11 +153,57 @@ function lpSplice(lp: Uint8Array, from: number, to: number, insert: Uint8Array |
 // ---- node index ---------------------------------------------------------------------------------
 
 /** A large list's node order (the collection's `aux`); see DESIGN. */
+/** One node as the index keeps it: its record, element count, listpack bytes and order label. */
+export interface NodeEntry { ref: number; count: number; bytes: number; label: number }
+
+/**
+ * The node order of a large list (main-thread only; `aux` of the collection).
+ * Why a deque: pushes and pops at either end add or drop end nodes constantly, and an array
+ * spliced at its front costs O(nodes) per head operation (a 1M-node queue would spend its time
+ * moving the array). Entries live in `items` from `head` on; the front has slack that is refilled
+ * by doubling, so both ends are amortized O(1). Middle inserts/removes (LINSERT, LREM, LTRIM
+ * ranges) splice, O(nodes) like Redis's walk to the node.
+ */
 export class NodeIndex {
-  refs: number[] = [];
-  counts: number[] = [];
-  bytes: number[] = [];
-  labels: number[] = [];
+  private items: Array<NodeEntry | undefined> = [];
+  private head = 0;
+
+  get length(): number { return this.items.length - this.head; }
+  at(i: number): NodeEntry { return this.items[this.head + i]!; }
+
+  insert(i: number, e: NodeEntry): void {
+    const n = this.length;
+    if (i === n) { this.items.push(e); return; }
+    if (i === 0) {
+      if (this.head === 0) {
+        const slack = Math.max(8, n);
+        const grown = new Array<NodeEntry | undefined>(slack + n);
+        for (let k = 0; k < n; k++) grown[slack + k] = this.items[k];
+        this.items = grown;
+        this.head = slack;
+      }
+      this.items[--this.head] = e;
+      return;
+    }
+    this.items.splice(this.head + i, 0, e);
+  }
+
+  /** Removes entries [i, i + k). */
+  remove(i: number, k = 1): void {
+    const n = this.length;
+    if (i === 0) {
+      for (let j = 0; j < k; j++) this.items[this.head + j] = undefined;
+      this.head += k;
+      if (this.head === this.items.length) { this.items = []; this.head = 0; }
+      else if (this.head > 1024 && this.head > n) { this.items = this.items.slice(this.head); this.head = 0; }
+      return;
+    }
+    if (i + k === n) { this.items.length -= k; return; }
+    this.items.splice(this.head + i, k);
+  }
+
+  /** Entries head to tail. */
+  entries(): NodeEntry[] { return this.items.slice(this.head) as NodeEntry[]; }
 
   /** Rebuilds the order from the node labels (a collection that arrived without an index). */
   static build(coll: LargeCollection): NodeIndex {
@@ -167,10 +213,7 @@ export class NodeIndex {
     const ix = new NodeIndex();
     for (const [label, ref] of nodes) {
       const lp = coll.nodeListpack(ref);
-      ix.refs.push(ref);
-      ix.labels.push(label);
-      ix.bytes.push(lp.length);
-      ix.counts.push(lpCountOf(lp));
+      ix.insert(ix.length, { ref, count: lpCountOf(lp), bytes: lp.length, label });
     }
     return ix;
   }
@@ -230,20 +273,20 @@ export class ListHandle {
   }
 
   get nodes(): number {
-    return this.ix !== null ? this.ix.refs.length : this.small !== null ? 1 : 0;
+    return this.ix !== null ? this.ix.length : this.small !== null ? 1 : 0;
   }
 
   count(i: number): number {
-    return this.ix !== null ? this.ix.counts[i]! : this.smallCount;
+    return this.ix !== null ? this.ix.at(i).count : this.smallCount;
   }
 
   size(i: number): number {
-    return this.ix !== null ? this.ix.bytes[i]! : this.small!.length;
+    return this.ix !== null ? this.ix.at(i).bytes : this.small!.length;
   }
 
   /** Node i's listpack: a view, valid until the next write. */
   lp(i: number): Uint8Array {
-    return this.ix !== null ? this.coll!.nodeListpack(this.ix.refs[i]!) : this.small!;
+    return this.ix !== null ? this.coll!.nodeListpack(this.ix.at(i).ref) : this.small!;
   }
 
   /** Rewrites node i (count > 0). */
@@ -256,10 +299,10 @@ export class ListHandle {
       this.smallCount = count;
       return;
     }
-    const ix = this.ix;
-    ix.refs[i] = this.coll!.replaceNode(ix.refs[i]!, ix.labels[i]!, lp);
-    ix.counts[i] = count;
-    ix.bytes[i] = lp.length;
+    const e = this.ix.at(i);
+    e.ref = this.coll!.replaceNode(e.ref, e.label, lp);
+    e.count = count;
+    e.bytes = lp.length;
     this.coll!.elements = this.length;
   }
 
@@ -277,13 +320,13 @@ export class ListHandle {
       this.upgrade();
     }
     const ix = this.ix!;
-    const n = ix.refs.length;
+    const n = ix.length;
     let label: number;
     if (n === 0) label = 0;
-    else if (i === 0) label = ix.labels[0]! - 1;
-    else if (i === n) label = ix.labels[n - 1]! + 1;
+    else if (i === 0) label = ix.at(0).label - 1;
+    else if (i === n) label = ix.at(n - 1).label + 1;
     else {
-      const a = ix.labels[i - 1]!, b = ix.labels[i]!;
+      const a = ix.at(i - 1).label, b = ix.at(i).label;
       label = a + (b - a) / 2;
       if (!(label > a && label < b)) {
         this.relabel();
@@ -291,10 +334,7 @@ export class ListHandle {
       }
     }
     const ref = this.coll!.insertNode(label, lp);
-    ix.refs.splice(i, 0, ref);
-    ix.counts.splice(i, 0, count);
-    ix.bytes.splice(i, 0, lp.length);
-    ix.labels.splice(i, 0, label);
+    ix.insert(i, { ref, count, bytes: lp.length, label });
     this.length += count;
     this.coll!.elements = this.length;
   }
@@ -307,12 +347,8 @@ export class ListHandle {
       this.smallCount = 0;
       return;
     }
-    const ix = this.ix;
-    this.coll!.removeNode(ix.refs[i]!);
-    ix.refs.splice(i, 1);
-    ix.counts.splice(i, 1);
-    ix.bytes.splice(i, 1);
-    ix.labels.splice(i, 1);
+    this.coll!.removeNode(this.ix.at(i).ref);
+    this.ix.remove(i);
     this.coll!.elements = this.length;
   }
 
@@ -338,19 +374,17 @@ export class ListHandle {
     this.small = null;
     this.smallCount = 0;
     const ref = this.coll.insertNode(0, node);
-    this.ix.refs.push(ref);
-    this.ix.counts.push(count);
-    this.ix.bytes.push(node.length);
-    this.ix.labels.push(0);
+    this.ix.insert(0, { ref, count, bytes: node.length, label: 0 });
     this.coll.elements = this.length;
   }
 
   private relabel(): void {
     const ix = this.ix!;
-    for (let k = 0; k < ix.refs.length; k++) {
-      const lp = Buffer.from(this.coll!.nodeListpack(ix.refs[k]!));
-      ix.refs[k] = this.coll!.replaceNode(ix.refs[k]!, k, lp);
-      ix.labels[k] = k;
+    for (let k = 0; k < ix.length; k++) {
+      const e = ix.at(k);
+      const lp = Buffer.from(this.coll!.nodeListpack(e.ref));
+      e.ref = this.coll!.replaceNode(e.ref, k, lp);
+      e.label = k;
     }
   }
 }
@@ -666,7 +700,7 @@ export function listElements(sv: StoredValue): Buffer[] {
   const coll = sv.large!;
   const ix = indexOf(coll);
   const out: Buffer[] = [];
-  for (const ref of ix.refs) for (const e of lpDecode(coll.nodeListpack(ref))) out.push(e);
+  for (const n of ix.entries()) for (const e of lpDecode(coll.nodeListpack(n.ref))) out.push(e);
   return out;
 }
 
@@ -675,7 +709,7 @@ export function listNodes(sv: StoredValue): Uint8Array[] {
   checkList(sv);
   if (sv.vt === VT_LIST_LISTPACK) return [sv.blob];
   const coll = sv.large!;
-  return indexOf(coll).refs.map((ref) => coll.nodeListpack(ref));
+  return indexOf(coll).entries().map((n) => coll.nodeListpack(n.ref));
 }
 
 /** Number of elements of a stored list. */
