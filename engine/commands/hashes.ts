@@ -112,11 +112,13 @@ export function parseRandCount(arg: Uint8Array): bigint {
 }
 
 /**
- * forkless's limit for replies with repetitions (negative counts): Redis would try to build a
- * reply of that many elements until memory runs out; a JS array cannot even hold it. We refuse
- * counts no reply could carry with Redis's generic range message.
+ * forkless's limit for replies with repetitions (negative counts of HRANDFIELD, SRANDMEMBER,
+ * ZRANDMEMBER): Redis streams such a reply into its output buffer until memory runs out; here the
+ * reply is a JS array of Buffers (~100 heap bytes per element), and a count in the tens of millions
+ * kills the process with a heap OOM. Counts past 2^22 (≈400 MB of reply) get Redis's generic range
+ * message instead — a deliberate difference.
  */
-export const MAX_RAND_REPLY = 2 ** 31;
+export const MAX_RAND_REPLY = 2 ** 22;
 
 /** Uniform random integer in [0, n). */
 export function randIndex(n: number): number {

@@ -26,6 +26,7 @@ import { parseScanCursor } from './generic.js';
 import { globMatch, isMatchAll } from './glob.js';
 import { DoubleReply, NilArray, type CommandContext, type CommandFlag, type CommandSpec, type Handler, type Reply } from './types.js';
 import { formatDouble } from '../types/double.js';
+import { MAX_RAND_REPLY } from './hashes.js';
 
 type Ctx = CommandContext<EngineLike>;
 
@@ -553,6 +554,7 @@ function zrandmemberCommand(ctx: Ctx, argv: Buffer[]): Reply {
       if (big < -half || big > half) throw new ReplyError('ERR value is out of range');
     }
     const l = Number(raw);
+    if (l < -MAX_RAND_REPLY) throw new ReplyError('ERR value is out of range');
     const v = lookupZset(ctx, key);
     if (v === null) return [];
     const h = open(ctx, key, v);
