@@ -18,7 +18,6 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reply } from '../engine/commands/types.js';
 import { ReplyError } from '../engine/errors.js';
@@ -26,8 +25,9 @@ import { createKeyspace } from '../engine/keyspace/keyspace.js';
 import { makeHarness, type Harness } from './support/command-harness.js';
 import { ModelKeyspace } from './support/model-keyspace.js';
 import { haveRedis, startRedis } from './support/real-redis.js';
-import { RespClient, RespParser, sameReply, showReply, toResp2, type Arg } from './support/resp-client.js';
+import { RespClient, sameReply, showReply, toResp2, type Arg } from './support/resp-client.js';
 import { rngFrom, BaseGen } from './support/rng.js';
+import { incrCommands } from './aof-helpers.js';
 
 // ================================================================================================
 // Random generation
@@ -358,20 +358,9 @@ async function compareDataset(hs: readonly Harness[], cli: RespClient, where: st
 // ================================================================================================
 
 /** The commands of every *.incr.aof file in appendonlydir, in order. */
+/** The incr files of an AOF directory as commands (test/aof-helpers.ts). */
 function readAof(dir: string): string[][] {
-  const aofDir = join(dir, 'appendonlydir');
-  const files = readdirSync(aofDir).filter((f) => f.endsWith('.incr.aof')).sort();
-  const out: string[][] = [];
-  for (const f of files) {
-    const p = new RespParser();
-    p.push(readFileSync(join(aofDir, f)));
-    for (;;) {
-      const r = p.next();
-      if (r === undefined) break;
-      out.push((r as Buffer[]).map((b) => b.toString('latin1')));
-    }
-  }
-  return out;
+  return incrCommands(join(dir, 'appendonlydir'));
 }
 
 /** Our propagation log rendered like an AOF: SELECT whenever the db changes. */

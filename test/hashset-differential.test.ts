@@ -28,7 +28,6 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reply } from '../engine/commands/types.js';
 import { ReplyError } from '../engine/errors.js';
@@ -37,8 +36,9 @@ import { createKeyspace } from '../engine/keyspace/keyspace.js';
 import { lookupSet, setAdd, setMembers, setRemove, storeSet } from '../engine/types/set.js';
 import { makeHarness, type Harness } from './support/command-harness.js';
 import { haveRedis, startRedis } from './support/real-redis.js';
-import { RespClient, RespParser, sameReply, showReply, toResp2 } from './support/resp-client.js';
+import { RespClient, sameReply, showReply, toResp2 } from './support/resp-client.js';
 import { rngFrom, BaseGen } from './support/rng.js';
+import { incrCommands } from './aof-helpers.js';
 
 // ================================================================================================
 // Random generation
@@ -437,20 +437,9 @@ async function compareDataset(ctx: Ctx, where: string): Promise<void> {
 // AOF
 // ================================================================================================
 
+/** The incr files of an AOF directory as commands (test/aof-helpers.ts). */
 function readAof(dir: string): string[][] {
-  const aofDir = join(dir, 'appendonlydir');
-  const files = readdirSync(aofDir).filter((f) => f.endsWith('.incr.aof')).sort();
-  const out: string[][] = [];
-  for (const f of files) {
-    const p = new RespParser();
-    p.push(readFileSync(join(aofDir, f)));
-    for (;;) {
-      const r = p.next();
-      if (r === undefined) break;
-      out.push((r as Buffer[]).map((b) => b.toString('latin1')));
-    }
-  }
-  return out;
+  return incrCommands(join(dir, 'appendonlydir'));
 }
 
 function sameEntry(ours: { argv: string[]; loose: boolean }, theirs: string[]): boolean {
