@@ -174,4 +174,27 @@ for (let i = 0; i < 50000; i++) db.set('k' + i, 'v' + i);
   }
 });
 
+
+test('appendonly no then yes while the old worker drains: the new stream is not durable before it is written, old waiters are released', async () => {
+  await withDb('always', async (db) => {
+    db.call('SET', 'before', '1');
+    let oldReleased = false;
+    const oldBarrier = db.engine.durabilityBarrier();
+    db.engine.whenDurable(oldBarrier, () => { oldReleased = true; });
+    db.call('CONFIG', 'SET', 'appendonly', 'no');
+    db.call('CONFIG', 'SET', 'appendonly', 'yes'); // a rewrite starts a new stream at once
+    await new Promise((r) => setTimeout(r, 300));   // the old worker has exited by now
+    assert.ok(oldReleased, 'a reply held on the old stream was released when its worker finished');
+    for (let i = 0; i < 5; i++) {
+      db.call('SET', `after${i}`, 'x');
+      const b = db.engine.durabilityBarrier();
+      assert.ok(b > 0);
+      // Synchronously after the write no worker can have fsynced it: it must not read as durable.
+      assert.is(db.engine.isDurable(b), false, `write ${i} of the new stream`);
+      await db.durable();
+      assert.ok(db.engine.isDurable(b));
+    }
+  });
+});
+
 test.run();

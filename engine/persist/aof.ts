@@ -183,6 +183,8 @@ export class AofPersistence {
   /** advanceAck() is running (it is re-entered through callbacks; see there). */
   private acking = false;
   private waiterHead = 0;
+  /** Waiters of a stream that was replaced while its worker drained (resetStream / stopWorker). */
+  private readonly retiredWaiters: Waiter[] = [];
   private flushScheduled = false;
   private watching = false;
   private publishThreshold = 0;
@@ -403,8 +405,17 @@ export class AofPersistence {
     return true;
   }
 
-  /** Fresh stream offsets for a new worker (after a stop). */
+  /**
+   * Fresh stream offsets for a new worker (after a stop). Waiters still pending belong to the old
+   * stream (whose worker is draining): their offsets mean nothing in the new one, so they move to
+   * `retiredWaiters`, released when that worker has exited (stopWorker).
+   */
   private resetStream(): void {
+    if (this.waiterHead < this.waiters.length) {
+      for (let i = this.waiterHead; i < this.waiters.length; i++) this.retiredWaiters.push(this.waiters[i]!);
+      this.waiters.length = 0;
+      this.waiterHead = 0;
+    }
     this.written = 0; this.synced = 0; this.ack = 0; this.flushedUpTo = 0;
     this.postponedStart = 0; this.postponedUpTo = 0; this.forcedWriteTarget = 0; this.fsyncReqOffset = 0;
     if (this.stallTimer !== null) { clearTimeout(this.stallTimer); this.stallTimer = null; }
@@ -428,22 +439,33 @@ export class AofPersistence {
     if (wasWaiting) unlink(join(this.aofDir, this.tempIncrName), () => {});
   }
 
-  /** Drain, fsync, close the worker; resolves when it has exited. */
+  /**
+   * Drain, fsync, close the worker; resolves when it has exited.
+   * Why the stream is captured: `appendonly no` then `yes` can start a new worker (new ring,
+   * producer, offsets) while this one is still draining. What follows the await must then touch
+   * only the old stream: releasing "everything" by advancing the ack would otherwise mark the new
+   * stream durable before a byte of it is written.
+   */
   private async stopWorker(): Promise<void> {
     if (this.ring === null || this.worker === null) { this.on = false; return; }
     const ring = this.ring;
+    const producer = this.producer!;
+    const port = this.port;
     if (this.on) this.flush(true);
     this.on = false;
     this.selectedDb = -1;
     Atomics.store(ring.ctl, I_STOP, 1);
-    this.producer!.ring();
+    producer.ring();
     this.worker.ref();
     await this.workerGone;
-    this.pollWorker();
-    const lost = this.producer!.appended - this.written;
+    const current = this.ring === ring;
+    if (current) this.pollWorker();
+    const lost = producer.appended - ring.load64(B_WRITTEN);
     if (lost > 0) this.host.log('warning', `${lost} bytes of the AOF buffer could not be written: ${strerror(this.lastWriteErrno)}`);
-    this.advanceAck(Number.MAX_SAFE_INTEGER);
-    this.port?.close();
+    if (current) this.advanceAck(Number.MAX_SAFE_INTEGER);
+    const retired = this.retiredWaiters.splice(0);
+    for (const w of retired) w.cb();
+    port?.close();
   }
 
   private startError(msg: string, cause: unknown): ForklessError {
