@@ -76,6 +76,8 @@ export interface LargeCollection {
   /** Rewrites a node's listpack (and label); returns its (possibly new) ref. */
   replaceNode(ref: number, label: number, listpack: Uint8Array): number;
   removeNode(ref: number): void;
+  /** Changes a node's label in place (renumbering), without rewriting its listpack. */
+  setNodeLabel(ref: number, label: number): void;
 }
 
 /** A key's stored value as the type layer sees it. */

@@ -36,6 +36,8 @@ export interface ElementStore {
   /** Rewrites the payload in place when it fits the slot; returns false when it does not. */
   rewritePayload(ref: number, payload: Uint8Array, prefix: Float64Array | null): boolean;
   freeElement(ref: number): void;
+  /** Overwrites the 8-byte prefix (a list node's label) in place, through the barrier. */
+  setPrefix(ref: number, prefix: Float64Array): void;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -156,6 +158,12 @@ export class Collection implements LargeCollection {
     this.nodes!.add(fresh);
     this.store.freeElement(ref);
     return fresh;
+  }
+
+  /** Changes a node's label in place (8 bytes; the listpack is not rewritten). */
+  setNodeLabel(ref: number, label: number): void {
+    LABEL[0] = label;
+    this.store.setPrefix(ref, LABEL);
   }
 
   removeNode(ref: number): void {

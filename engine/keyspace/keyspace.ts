@@ -145,6 +145,7 @@ export class SharedKeyspace implements Keyspace {
       writeElement: (hash, field, id, payload, prefix) => this.writeElement(hash, field, id, payload, prefix),
       rewritePayload: (ref, payload, prefix) => this.rewritePayload(ref, payload, prefix),
       freeElement: (ref) => this.freeElement(ref),
+      setPrefix: (ref, prefix) => this.setElementPrefix(ref, prefix),
     };
   }
 
@@ -448,6 +449,14 @@ export class SharedKeyspace implements Keyspace {
     u32[w + R_VLEN] = vlen;
     this.putElementValue(u8, base + keyOffset(false, klen) + klen, vlen, id >>> 0, payload, prefix);
     return true;
+  }
+
+  private setElementPrefix(ref: number, prefix: Float64Array): void {
+    const u32 = this.u32(ref);
+    const w = this.w(ref);
+    const off = valueOffset(false, u32[w + R_KLEN], u32[w + R_VLEN]) + 4;
+    this.touchRange(ref, off + 8);
+    this.u8(ref).set(new Uint8Array(prefix.buffer, prefix.byteOffset, 8), ((ref & REF_OFFSET_MASK) << 3) + off);
   }
 
   private freeElement(ref: number): void {

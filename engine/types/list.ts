@@ -378,12 +378,16 @@ export class ListHandle {
     this.coll.elements = this.length;
   }
 
+  /**
+   * Renumbers every node 0, 1, 2 … when repeated middle splits have used up the float gap between
+   * two neighbours (~50 halvings). Labels only order nodes for snapshots, so each is rewritten in
+   * place (8 bytes through the barrier), not the node's listpack.
+   */
   private relabel(): void {
     const ix = this.ix!;
     for (let k = 0; k < ix.length; k++) {
       const e = ix.at(k);
-      const lp = Buffer.from(this.coll!.nodeListpack(e.ref));
-      e.ref = this.coll!.replaceNode(e.ref, k, lp);
+      this.coll!.setNodeLabel(e.ref, k);
       e.label = k;
     }
   }
