@@ -12,4 +12,15 @@ export interface EngineLike {
   readonly protoMaxBulkLen: number;
   /** FLUSHALL's persistence side effect: with save rules configured, Redis saves right after. */
   afterFlushAll(): void;
+  /**
+   * Directives the command families read (encoding thresholds). Optional: test harnesses that do
+   * not provide it get Redis's defaults through configInt().
+   */
+  readonly config?: { getInt(name: string): number };
+}
+
+/** A numeric directive from the engine's config when it has one, else Redis's default `dflt`. */
+export function configInt(engine: EngineLike, name: string, dflt: number): number {
+  const v = engine.config?.getInt(name);
+  return v !== undefined && Number.isFinite(v) ? v : dflt;
 }

@@ -22,7 +22,7 @@ import {
   INT64_MAX, INT64_MIN, argInt64Big, formatLongDoubleHuman, isOpt, longDoubleAdd, parseInt64, parseInt64Big,
   parseLongDouble,
 } from './args.js';
-import type { EngineLike } from './engine-like.js';
+import { configInt, type EngineLike } from './engine-like.js';
 import { parseScanCursor } from './generic.js';
 import { globMatch, isMatchAll } from './glob.js';
 import { MapReply, OK } from './types.js';
@@ -36,23 +36,7 @@ const W_HSET = Buffer.from('HSET');
 // Shared helpers (also used by sets.ts)
 // ================================================================================================
 
-interface IntConfig { getInt(name: string): number }
-
-function hasGetInt(x: unknown): x is IntConfig {
-  return typeof x === 'object' && x !== null && typeof (x as { getInt?: unknown }).getInt === 'function';
-}
-
-/**
- * A numeric directive from the engine's config when it has one (the real Engine does; test
- * harnesses may not), else Redis's default. EngineLike does not expose config, so this looks for
- * a `config.getInt` structurally instead of widening the interface.
- */
-export function configInt(engine: EngineLike, name: string, dflt: number): number {
-  const cfg: unknown = (engine as { config?: unknown }).config;
-  if (!hasGetInt(cfg)) return dflt;
-  const v = cfg.getInt(name);
-  return Number.isFinite(v) ? v : dflt;
-}
+export { configInt };
 
 function hashLimits(engine: EngineLike): HashLimits {
   return {

@@ -21,7 +21,7 @@
  */
 import { Errors, ReplyError } from '../errors.js';
 import { parseInt64, parseLongDouble, isOpt, type LongDouble } from './args.js';
-import type { EngineLike } from './engine-like.js';
+import { configInt, type EngineLike } from './engine-like.js';
 import { DoubleReply, NilArray, OK } from './types.js';
 import type { CommandContext, CommandFlag, CommandSpec, Handler, Reply } from './types.js';
 import {
@@ -40,12 +40,7 @@ const TWO63 = 9223372036854775808n;
 
 /** list-max-listpack-size from the engine's config when it has one, else Redis's default. */
 function listFill(engine: EngineLike): number {
-  const cfg = (engine as { config?: unknown }).config;
-  if (typeof cfg === 'object' && cfg !== null && typeof (cfg as { getInt?: unknown }).getInt === 'function') {
-    const v = (cfg as { getInt(name: string): number }).getInt('list-max-listpack-size');
-    if (Number.isFinite(v)) return v;
-  }
-  return DEFAULT_LIST_FILL;
+  return configInt(engine, 'list-max-listpack-size', DEFAULT_LIST_FILL);
 }
 
 /** The engine's blocked-clients registry, or null (test harnesses, embedded-only setups). */

@@ -21,7 +21,7 @@ import {
   type LexBound, type LexRange, type ScoreRange, type ZsetLimits,
 } from '../types/zset.js';
 import { argDouble, argInt64, cString, isOpt, latin1, parseDouble, parseInt64 } from './args.js';
-import type { EngineLike } from './engine-like.js';
+import { configInt, type EngineLike } from './engine-like.js';
 import { parseScanCursor } from './generic.js';
 import { globMatch, isMatchAll } from './glob.js';
 import { DoubleReply, NilArray, type CommandContext, type CommandFlag, type CommandSpec, type Handler, type Reply } from './types.js';
@@ -36,13 +36,12 @@ const LONG_MAX = 9223372036854775807n;
 // Shared helpers
 // ================================================================================================
 
-interface ConfigReader { getInt(name: string): number }
-
-/** zset-max-listpack-* from the engine's config when it has one (the real Engine), else defaults. */
+/** zset-max-listpack-* from the engine's config (Redis's defaults without one). */
 function limitsOf(engine: EngineLike): ZsetLimits {
-  const cfg = (engine as EngineLike & { readonly config?: ConfigReader }).config;
-  if (cfg === undefined || cfg === null || typeof cfg.getInt !== 'function') return DEFAULT_ZSET_LIMITS;
-  return { maxListpackEntries: cfg.getInt('zset-max-listpack-entries'), maxListpackValue: cfg.getInt('zset-max-listpack-value') };
+  return {
+    maxListpackEntries: configInt(engine, 'zset-max-listpack-entries', DEFAULT_ZSET_LIMITS.maxListpackEntries),
+    maxListpackValue: configInt(engine, 'zset-max-listpack-value', DEFAULT_ZSET_LIMITS.maxListpackValue),
+  };
 }
 
 /** The key's value when it is a zset, null when missing; WRONGTYPE otherwise. */
