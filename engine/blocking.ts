@@ -22,9 +22,8 @@
  *    key has the wrong type now) it answers KEEP and the client stays where it was in the queue.
  *    Writes made while serving (BLMOVE's push) signal further keys, and the loop continues until
  *    nothing is ready: BLMOVE chains resolve within one unit, like Redis.
- *  - Known gap: serving runs the unit through engine.dispatchUnit, not the command flow, so a
- *    WATCHed key that only the served command changes (BLMOVE's destination) does not fail the
- *    watcher's EXEC. (The ready key itself was already touched by the write that made it ready.)
+ *  - Serving runs through the command flow's serveBlocked (engine.ts), so a WATCHed key that only
+ *    the served command changes (BLMOVE's destination) fails the watcher's EXEC, as in Redis.
  *  - A served command's commandstats call is counted once (Redis counts a blocked command once),
  *    so the re-dispatch takes its call back.
  *  - Timeouts: one timer per blocked client (re-armed past setTimeout's 2^31-1 ms range). Timeout
