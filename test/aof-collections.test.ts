@@ -566,6 +566,8 @@ if (redisToolsOr('aof-collections')) {
         assert.ok(n > 100, `writes happened during the rewrite (${n} rounds)`);
         assert.is(spilled, extra === SMALL, 'the worker spilled gathered collections');
         assert.not.ok(existsSync(spill), 'the spill file is removed');
+        const spilledBytes = Number(/forkless_aof_rewrite_assembly_spilled_bytes:(\d+)/.exec(String(db.call('INFO', 'persistence')))?.[1] ?? -1);
+        assert.is(spilledBytes > 0, extra === SMALL, `INFO forkless_aof_rewrite_assembly_spilled_bytes ${spilledBytes}`);
         if (process.env['COLL_DEBUG'] !== undefined) console.log('rounds during the rewrite', n);
         runOpsEmbedded(db, w.ops(500));
         // A write in a later second carries a #TS annotation (one per second with writes, as Redis).

@@ -56,10 +56,10 @@ import {
 import { AofManifest, loadManifestFile, manifestName, persistManifest, fsyncDir, AofManifestError } from './aof-manifest.js';
 import { loadAppendOnlyFiles, migrateOldStyleIfNeeded, type CommandOutcome } from './aof-loader.js';
 import { collectionLimits } from './rdb-load.js';
-import { writeAofBase, type RewriteTask } from './aof-rewrite.js';
+import { writeAofBase, type BaseWriteResult, type RewriteTask } from './aof-rewrite.js';
 import type { FsyncControlMessage, FsyncWorkerInit } from './aof-fsync-loop.js';
 import type { LogFn } from './rdb-persistence.js';
-import type { RdbWriteOptions } from './rdb-file.js';
+import type { RdbWriteOptions, RdbWriteResult } from './rdb-file.js';
 
 /** What the AOF needs from the engine. */
 export interface AofHost {
@@ -141,6 +141,8 @@ export class AofPersistence {
   rewrites = 0;                     // aof_rewrites
   consecutiveFailures = 0;          // aof_rewrites_consecutive_failures
   lastCowSize = 0;                  // aof_last_cow_size
+  /** The last rewrite's snapshot worker: collection bytes gathered at peak and spilled. */
+  private lastAssembly = { peak: 0, spilled: 0 };
   /** aof_rewrite_base_size (INFO aof_base_size). */
   baseSize = 0;
   /** Set once the AOF failed for good (always-policy write/fsync error, worker crash). */
@@ -1009,6 +1011,8 @@ export class AofPersistence {
       ['forkless_aof_fsync_max_usec', Math.round(v.load64(B_FSYNC_MAX_NS) / 1000)],
       ['forkless_aof_fsync_in_progress_usec', started > 0 ? (Date.now() - started) * 1000 : 0],
       ['forkless_aof_held_replies', this.waiters.length - this.waiterHead],
+      ['forkless_aof_rewrite_assembly_peak_bytes', this.lastAssembly.peak],
+      ['forkless_aof_rewrite_assembly_spilled_bytes', this.lastAssembly.spilled],
     ];
   }
 
@@ -1158,9 +1162,10 @@ export class AofPersistence {
     this.updateNoFsync();
     log('notice', `Background append only file rewriting started by pid ${process.pid}`);
     const task = this.rewriteTask(preamble, job, temp);
-    this.rewriteRun = (this.getPool().run(task) as Promise<unknown>).then(
-      () => {
+    this.rewriteRun = (this.getPool().run(task) as Promise<BaseWriteResult | RdbWriteResult>).then(
+      (res) => {
         this.lastCowSize = ks.barrier.stats.bytesCopied;
+        this.lastAssembly = { peak: res.assemblyPeakBytes, spilled: res.assemblySpilledBytes };
         ks.endSnapshot();
         if (this.discardRewrite) {
           try { unlinkSync(temp); } catch { /* nothing to clean */ }
