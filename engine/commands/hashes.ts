@@ -83,7 +83,7 @@ export function scanCursorNumber(arg: Uint8Array): number {
 }
 
 /**
- * Parses a *RANDMEMBER/HRANDFIELD count: any int64 but LONG_MIN, with Redis's two messages.
+ * Parses a *RANDMEMBER/HRANDFIELD count: every int64 but LONG_MIN, with Redis's two messages.
  * Returned as a bigint: callers compare it with sizes before making a number of it.
  */
 export function parseRandCount(arg: Uint8Array): bigint {

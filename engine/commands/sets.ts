@@ -123,7 +123,7 @@ function smembersCommand(ctx: Ctx, argv: Buffer[]): Reply {
 /**
  * SPOP key [count].
  * Without count: one random member removed (nil for a missing key), propagated as SREM key member.
- * With count (parsed first: any non-negative int64, else "value is out of range, must be
+ * With count (parsed first: a non-negative int64, else "value is out of range, must be
  * positive"), Redis 7.0's three cases:
  *   count >= size      the whole set is returned and the key deleted; propagated as DEL key
  *   size-count > count/5   members are popped one at a time (SREM per member)

@@ -20,7 +20,7 @@
  *    released without waiting for the write — for up to 2 seconds (whole-second clock); after
  *    that `aof_delayed_fsync` is incremented, Redis's line is logged and replies wait for the
  *    write again (as Redis's main thread would block in write(2)) until it has happened.
- *    One deliberate difference: Redis postpones as soon as any fsync is pending, because its
+ *    One deliberate difference: Redis postpones as soon as an fsync is pending, because its
  *    main thread would otherwise block in write(2); ours never blocks, so a reply may simply wait
  *    for the write that follows the fsync. We postpone only once the running fsync has taken
  *    `forkless-aof-postpone-after-ms` (50 ms): a healthy disk (fsync ≈ 0.2 ms here) then never
