@@ -27,7 +27,7 @@ import { ModelKeyspace } from './support/model-keyspace.js';
 import { haveRedis, startRedis } from './support/real-redis.js';
 import { RespClient, sameReply, showReply, toResp2, type Arg } from './support/resp-client.js';
 import { rngFrom, BaseGen } from './support/rng.js';
-import { incrCommands } from './aof-helpers.js';
+import { incrCommands, sameCommand } from './aof-helpers.js';
 
 // ================================================================================================
 // Random generation
@@ -377,17 +377,6 @@ function ourAof(log: ReadonlyArray<readonly [number, string[]]>): string[][] {
   return out;
 }
 
-/** Equal, except that absolute times (numbers ≥ 10^11) may differ by up to 10 s. */
-function sameAofEntry(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  return a.every((x, i) => {
-    const y = b[i]!;
-    if (x === y) return true;
-    if (/^\d{12,}$/.test(x) && /^\d{12,}$/.test(y)) return Math.abs(Number(x) - Number(y)) <= 10_000;
-    return false;
-  });
-}
-
 // ================================================================================================
 // The tests
 // ================================================================================================
@@ -438,7 +427,7 @@ if (!haveRedis()) {
         for (let i = 0; i < n; i++) {
           const a = ours[i];
           const b = theirs[i];
-          assert.ok(a !== undefined && b !== undefined && sameAofEntry(a, b),
+          assert.ok(a !== undefined && b !== undefined && sameCommand(a, b),
             `[${h.name}] propagation entry ${i}:\n  ours:  ${JSON.stringify(a)}\n  redis: ${JSON.stringify(b)}\n  context: ${JSON.stringify(ours.slice(Math.max(0, i - 3), i))}`);
         }
       }

@@ -38,7 +38,7 @@ import { makeHarness, type Harness } from './support/command-harness.js';
 import { haveRedis, startRedis } from './support/real-redis.js';
 import { RespClient, sameReply, showReply, toResp2 } from './support/resp-client.js';
 import { rngFrom, BaseGen } from './support/rng.js';
-import { incrCommands } from './aof-helpers.js';
+import { incrCommands, sameCommand } from './aof-helpers.js';
 
 // ================================================================================================
 // Random generation
@@ -445,14 +445,9 @@ function readAof(dir: string): string[][] {
 function sameEntry(ours: { argv: string[]; loose: boolean }, theirs: string[]): boolean {
   const a = ours.argv;
   if (ours.loose && a[0] === 'SREM') return theirs.length === 3 && theirs[0] === 'SREM' && theirs[1] === a[1];
-  if (a.length !== theirs.length) return false;
-  return a.every((x, i) => {
-    const y = theirs[i]!;
-    if (x === y) return true;
-    if (i === 0 && x.toLowerCase() === y.toLowerCase()) return true;
-    if (/^\d{12,}$/.test(x) && /^\d{12,}$/.test(y)) return Math.abs(Number(x) - Number(y)) <= 10_000;
-    return false;
-  });
+  // Command names compare case-insensitively (Redis writes some in lower case); the rest as sameCommand.
+  if (a.length === 0 || a.length !== theirs.length) return a.length === theirs.length;
+  return sameCommand([a[0]!.toLowerCase(), ...a.slice(1)], [theirs[0]!.toLowerCase(), ...theirs.slice(1)]);
 }
 
 // ================================================================================================
