@@ -101,6 +101,11 @@ export class Collection implements LargeCollection {
     return ref;
   }
 
+  /**
+   * New payload for an element. In place when it fits; otherwise a new record takes the old one's
+   * chain position. Why the field is copied first: it is a view into the old record, which the
+   * allocation for the new one may move past (segment growth rebuilds the views).
+   */
   setPayload(ref: number, payload: Uint8Array): number {
     if (this.store.rewritePayload(ref, payload, null)) return ref;
     const field = Buffer.from(this.field(ref));
@@ -120,6 +125,7 @@ export class Collection implements LargeCollection {
     if ((d.used & 63) === 0) d.maybeShrink();
   }
 
+  /** Visits every element (keyed kinds: in bucket order; lists: node records, copied first so a visitor may drop nodes). */
   forEach(visit: (ref: number) => void): void {
     if (this.dict !== null) this.dict.forEach(visit);
     else for (const ref of [...this.nodes!]) visit(ref);

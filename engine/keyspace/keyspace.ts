@@ -432,6 +432,13 @@ export class SharedKeyspace implements Keyspace {
     u8.set(payload, off);
   }
 
+  /**
+   * Rewrites an element's value in its slot when the new record still fits (HSET of a same-size
+   * value, a zset score, a list node that shrank): no reallocation, no index change. Why the
+   * collection id is read back: the value starts with it and is rewritten whole. The RDB length
+   * prefix may change size, so everything from the key's end is rewritten, and the barrier is
+   * passed for that whole range first.
+   */
   private rewritePayload(ref: number, payload: Uint8Array, prefix: Float64Array | null): boolean {
     const u32 = this.u32(ref);
     const w = this.w(ref);
@@ -596,6 +603,12 @@ export class SharedKeyspace implements Keyspace {
     return c;
   }
 
+  /**
+   * A fresh collection id. Why ids are never reused while in use anywhere: element records carry
+   * the id, and a deleted collection's records can still sit in pages (lazy free, or a snapshot's
+   * view of them); a reused id would merge two collections in the snapshot's assembly. The counter
+   * is monotonic (an id comes back only after 2^32 creations) and also skips ids still live.
+   */
   private newCollection(kind: CollectionKind): Collection {
     let id = this.nextCollId;
     while (id === 0 || this.colls.has(id)) id = (id + 1) >>> 0;
