@@ -178,6 +178,7 @@ export class Arena {
       this.kind[p] = PAGE_FREE;
       this.freeSingles.push(p);
       this.freeCount++;
+      this.freedSinceScan++;
     }
   }
 

@@ -186,7 +186,7 @@ export class AofPersistence {
   private acking = false;
   private waiterHead = 0;
   /** Waiters of a stream that was replaced while its worker drained (resetStream / stopWorker). */
-  private readonly retiredWaiters: Waiter[] = [];
+  private readonly retiredWaiters: Array<{ ring: RingViews | null; w: Waiter }> = [];
   private flushScheduled = false;
   private watching = false;
   private publishThreshold = 0;
@@ -414,7 +414,8 @@ export class AofPersistence {
    */
   private resetStream(): void {
     if (this.waiterHead < this.waiters.length) {
-      for (let i = this.waiterHead; i < this.waiters.length; i++) this.retiredWaiters.push(this.waiters[i]!);
+      // Tagged with their stream: two stopped workers may drain at once (no→yes→no→yes).
+      for (let i = this.waiterHead; i < this.waiters.length; i++) this.retiredWaiters.push({ ring: this.ring, w: this.waiters[i]! });
       this.waiters.length = 0;
       this.waiterHead = 0;
     }
@@ -465,8 +466,13 @@ export class AofPersistence {
     const lost = producer.appended - ring.load64(B_WRITTEN);
     if (lost > 0) this.host.log('warning', `${lost} bytes of the AOF buffer could not be written: ${strerror(this.lastWriteErrno)}`);
     if (current) this.advanceAck(Number.MAX_SAFE_INTEGER);
-    const retired = this.retiredWaiters.splice(0);
-    for (const w of retired) w.cb();
+    const mine = this.retiredWaiters.filter((r) => r.ring === ring);
+    if (mine.length > 0) {
+      const others = this.retiredWaiters.filter((r) => r.ring !== ring);
+      this.retiredWaiters.length = 0;
+      this.retiredWaiters.push(...others);
+      for (const r of mine) r.w.cb();
+    }
     port?.close();
   }
 

@@ -105,7 +105,7 @@ export class RdbPersistence {
     const temp = join(dir, `temp-${process.pid}.rdb`);
     const dirtyBefore = this.dirty;
     try {
-      const res = writeRdbFile(this.keyspace.quiescentView(), this.writeOptions(temp));
+      const res = writeRdbFile({ ...this.keyspace.quiescentView(), assemblyLimitBytes: this.config.getInt('forkless-snapshot-assembly-limit') }, this.writeOptions(temp));
       this.install(temp, file, dir);
       this.log('notice', 'DB saved on disk');
       this.dirty -= dirtyBefore;
