@@ -2,20 +2,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Reply } from '../engine/commands/types.js';
-import { ReplyError } from '../engine/errors.js';
 import type { Keyspace } from '../engine/keyspace/api.js';
-import { makeHarness, type Harness } from './support/command-harness.js';
 import { KEYSPACES } from './support/keyspaces.js';
-import { showReply } from './support/resp-client.js';
+import { makeHarness, replyErrorText as err, type Harness } from './support/command-harness.js';
 
 const NOW = 1_700_000_000_000;
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const strs = (r: Reply): string[] => (r as Buffer[]).map((x) => x.toString('latin1')).sort();
 
-function err(r: Reply): string {
-  assert.instance(r, ReplyError, `expected an error, got ${showReply(r)}`);
-  return (r as ReplyError).message;
-}
 
 for (const [kind, make] of KEYSPACES) {
   const t = (name: string, fn: (h: Harness) => void): void => test(`[${kind}] ${name}`, () => {

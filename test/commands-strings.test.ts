@@ -1,21 +1,14 @@
 // String commands: replies, error texts and propagation forms, on both keyspaces.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Reply } from '../engine/commands/types.js';
 import { MapReply } from '../engine/commands/types.js';
-import { ReplyError } from '../engine/errors.js';
-import { makeHarness, type Harness } from './support/command-harness.js';
 import { KEYSPACES } from './support/keyspaces.js';
 import { ModelKeyspace } from './support/model-keyspace.js';
-import { showReply } from './support/resp-client.js';
+import { makeHarness, replyErrorText as err, type Harness } from './support/command-harness.js';
 
 const NOW = 1_700_000_000_000;
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
-function err(r: Reply): string {
-  assert.instance(r, ReplyError, `expected an error, got ${showReply(r)}`);
-  return (r as ReplyError).message;
-}
 
 function fresh(make: () => import('../engine/keyspace/api.js').Keyspace): Harness {
   const h = makeHarness(make());

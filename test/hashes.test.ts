@@ -4,29 +4,17 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Reply } from '../engine/commands/types.js';
 import { MapReply } from '../engine/commands/types.js';
-import { ReplyError } from '../engine/errors.js';
 import { NO_EXPIRE, VT_HASH_LISTPACK, VT_LARGE } from '../engine/keyspace/api.js';
 import { createKeyspace } from '../engine/keyspace/keyspace.js';
 import { hashEncoding, hashEntries, loadHash, lookupHash } from '../engine/types/hash.js';
 import { lpDecode, lpEncode } from '../engine/types/listpack.js';
-import { makeHarness, type Harness } from './support/command-harness.js';
 import { showReply } from './support/resp-client.js';
+import { replyErrorText as err, sharedHarness as fresh, type Harness } from './support/command-harness.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const WT = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 
-function err(r: Reply): string {
-  assert.instance(r, ReplyError, `expected an error, got ${showReply(r)}`);
-  return (r as ReplyError).message;
-}
 
-function fresh(config: Record<string, number> = {}): Harness {
-  const h = makeHarness(createKeyspace(), 'shared');
-  if (Object.keys(config).length > 0) {
-    Object.assign(h.engine, { config: { getInt: (name: string): number => config[name] ?? NaN } });
-  }
-  return h;
-}
 
 function vt(h: Harness, key: string): number | null {
   const sv = h.engine.keyspace.lookupValue(0, b(key));

@@ -4,7 +4,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Reply } from '../engine/commands/types.js';
 import { SetReply } from '../engine/commands/types.js';
-import { ReplyError } from '../engine/errors.js';
 import { NO_EXPIRE, VT_LARGE, VT_SET_INTSET } from '../engine/keyspace/api.js';
 import { createKeyspace } from '../engine/keyspace/keyspace.js';
 import {
@@ -12,24 +11,13 @@ import {
   intsetValid, intsetValues,
 } from '../engine/types/intset.js';
 import { loadSet, lookupSet, setEncoding, setMembers } from '../engine/types/set.js';
-import { makeHarness, type Harness } from './support/command-harness.js';
 import { showReply } from './support/resp-client.js';
+import { replyErrorText as err, sharedHarness as fresh, type Harness } from './support/command-harness.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-function err(r: Reply): string {
-  assert.instance(r, ReplyError, `expected an error, got ${showReply(r)}`);
-  return (r as ReplyError).message;
-}
 
-function fresh(config: Record<string, number> = {}): Harness {
-  const h = makeHarness(createKeyspace(), 'shared');
-  if (Object.keys(config).length > 0) {
-    Object.assign(h.engine, { config: { getInt: (name: string): number => config[name] ?? NaN } });
-  }
-  return h;
-}
 
 function items(r: Reply): string[] {
   assert.instance(r, SetReply, `expected a set reply, got ${showReply(r)}`);

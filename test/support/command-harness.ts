@@ -8,7 +8,10 @@ import { buildCommandTable } from '../../engine/commands/table.js';
 import type { ClientState, Propagation, Reply } from '../../engine/commands/types.js';
 import type { Keyspace } from '../../engine/keyspace/api.js';
 import { ModelKeyspace } from './model-keyspace.js';
-import type { Arg } from './resp-client.js';
+import * as assert from 'uvu/assert';
+import { ReplyError } from '../../engine/errors.js';
+import { createKeyspace } from '../../engine/keyspace/keyspace.js';
+import { showReply, type Arg } from './resp-client.js';
 
 export interface Harness {
   /** A label for messages ('shared', 'model'). */
@@ -64,5 +67,20 @@ export function makeHarness(keyspace: Keyspace = new ModelKeyspace(), name = 'mo
       return h.exec(...argv).reply;
     },
   };
+  return h;
+}
+
+/** A reply that must be an error: its message (fails the test otherwise). */
+export function replyErrorText(r: Reply): string {
+  assert.instance(r, ReplyError, `expected an error, got ${showReply(r)}`);
+  return (r as ReplyError).message;
+}
+
+/** A harness over the shared-memory keyspace; `config` directives override Redis's defaults. */
+export function sharedHarness(config: Record<string, number> = {}): Harness {
+  const h = makeHarness(createKeyspace(), 'shared');
+  if (Object.keys(config).length > 0) {
+    Object.assign(h.engine, { config: { getInt: (name: string): number => config[name] ?? NaN } });
+  }
   return h;
 }
